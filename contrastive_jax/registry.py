@@ -1,0 +1,95 @@
+"""String name -> constructor, so configs compose datasets, encoders and methods by name.
+
+Entries are import paths ("module:attribute") resolved on first use, so importing the registry
+imports nothing heavy and layers never import each other through it. A name may also be a
+prefix family such as ``tfds:<name>`` or ``captions:<source>``: the part after the colon is
+passed to the constructor as its first argument.
+
+An unknown name fails at once with the list of valid names (scenic's dataset registry style).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable
+
+
+class Registry:
+    """A named table of constructors given as ``"package.module:attribute"`` paths."""
+
+    def __init__(self, kind: str, entries: dict[str, str], prefixes: dict[str, str] | None = None):
+        self.kind = kind
+        self._entries = dict(entries)
+        self._prefixes = dict(prefixes or {})
+
+    def names(self) -> list[str]:
+        """All valid names, prefix families shown as ``prefix:<arg>``."""
+        return sorted(self._entries) + sorted(f"{p}:<name>" for p in self._prefixes)
+
+    def __contains__(self, name: str) -> bool:
+        try:
+            self._resolve_path(name)
+        except KeyError:
+            return False
+        return True
+
+    def _resolve_path(self, name: str) -> tuple[str, tuple[Any, ...]]:
+        if name in self._entries:
+            return self._entries[name], ()
+        prefix, sep, rest = name.partition(":")
+        if sep and prefix in self._prefixes and rest:
+            return self._prefixes[prefix], (rest,)
+        raise KeyError(
+            f"Unknown {self.kind} {name!r}. Valid {self.kind} names: {', '.join(self.names())}."
+        )
+
+    def check(self, name: str) -> None:
+        """Raise ``KeyError`` listing the valid names if ``name`` is not registered."""
+        self._resolve_path(name)
+
+    def get(self, name: str) -> Callable[..., Any]:
+        """The constructor for ``name``, with any prefix argument already bound."""
+        path, bound = self._resolve_path(name)
+        module_name, _, attribute = path.partition(":")
+        constructor = getattr(importlib.import_module(module_name), attribute)
+        if not bound:
+            return constructor
+        return lambda *args, **kwargs: constructor(*bound, *args, **kwargs)
+
+    def build(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self.get(name)(*args, **kwargs)
+
+
+# --- datasets: fn(split: str, *, data_dir, seed) -> data.sources.ArraySource-like source ------
+DATASETS = Registry(
+    "dataset",
+    {
+        "digits": "contrastive_jax.data.sources:digits",
+        "mnist5k": "contrastive_jax.data.sources:mnist5k",
+    },
+    prefixes={},
+)
+
+# --- augmentation presets: fn(**kwargs) -> augment(rng, images[B,H,W,C] f32 in [0,1]) ---------
+AUGMENTATIONS = Registry(
+    "augmentation",
+    {
+        "none": "contrastive_jax.data.augment:identity_preset",
+    },
+)
+
+# --- encoders: fn(*, rngs: nnx.Rngs, in_shape, **kwargs) -> nnx.Module with .feature_dim -----
+ENCODERS = Registry(
+    "encoder",
+    {
+        "convnet": "contrastive_jax.models.convnet:ConvNet",
+    },
+)
+
+# --- methods: fn(config) -> methods.base.Method -------------------------------------------
+METHODS = Registry(
+    "method",
+    {
+        "simclr": "contrastive_jax.methods.simclr:SimCLR",
+    },
+)

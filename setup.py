@@ -1,0 +1,30 @@
+"""Install contrastive_jax: `pip install -e ".[dev]"`."""
+from setuptools import find_packages, setup
+
+setup(
+    name="contrastive_jax",
+    version="0.1.0",
+    description="Contrastive and self-supervised representation learning in JAX/Flax NNX.",
+    python_requires=">=3.10",
+    packages=find_packages(include=["contrastive_jax", "contrastive_jax.*"]),
+    install_requires=[
+        "jax>=0.6",
+        "flax>=0.10",
+        "optax>=0.2.4",
+        "orbax-checkpoint>=0.11",
+        "tensorflow-datasets>=4.9.7",
+        "array_record>=0.7",
+        "grain>=0.2.10",
+        "ml_collections>=1.0",
+        "absl-py>=2.0",
+        "numpy>=1.26",
+        "scikit-learn>=1.4",
+        "mlxtend>=0.23",
+        "tqdm>=4.66",
+        "matplotlib>=3.8",
+        "tensorboardX>=2.6",
+    ],
+    extras_require={
+        "dev": ["pytest>=8", "chex>=0.1.87", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6"],
+    },
+)

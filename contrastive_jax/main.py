@@ -1,0 +1,62 @@
+"""Train and evaluate one experiment: ``--config`` (an ml_collections file) and ``--workdir``.
+
+    python -m contrastive_jax.main --config=configs/simclr.py --workdir=runs/simclr
+    python -m contrastive_jax.main --config=configs/simclr.py:scale=tiny --workdir=/tmp/t \
+        --config.total_steps=20
+
+Re-running the same command on the same workdir resumes from its newest checkpoint; raising
+``--config.total_steps`` continues a finished run. Errors in the config or the workdir are
+reported in one message, before anything compiles.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from absl import app, flags
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/simclr.py:scale=small.",
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and results.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def _ensure_repo_on_path() -> None:
+    """``--config=configs/x.py`` imports ``configs.common``: make the repo root importable."""
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+
+
+def run(config, workdir: str) -> int:
+    """Train and evaluate; return a process exit code with errors already explained."""
+    from contrastive_jax.train import loop
+
+    try:
+        loop.train_and_evaluate(config, workdir)
+    except loop.Preempted as stop:
+        print(f"\n{stop}", file=sys.stderr, flush=True)
+        return 128 + stop.signum
+    except loop.NonFiniteLossError as error:
+        print(f"\nerror: {error}", file=sys.stderr, flush=True)
+        return 3
+    except (ValueError, KeyError, FileNotFoundError) as error:
+        message = error.args[0] if error.args else repr(error)
+        print(f"\nerror: {message}", file=sys.stderr, flush=True)
+        return 2
+    return 0
+
+
+def main(argv) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    logging.getLogger("absl").setLevel(logging.WARNING)
+    sys.exit(run(_CONFIG.value, _WORKDIR.value))
+
+
+if __name__ == "__main__":
+    _ensure_repo_on_path()
+    app.run(main)

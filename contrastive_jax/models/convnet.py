@@ -1,0 +1,45 @@
+"""A small CPU-friendly convolutional encoder: [conv3x3 - BatchNorm - ReLU (- maxpool)] x L."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import jax
+from flax import nnx
+
+
+class ConvNet(nnx.Module):
+    """Conv blocks of ``widths`` channels; the first ``num_pooled`` blocks halve the resolution.
+
+    The representation is the flattened last feature map (``pool="flatten"``, as used for linear
+    probes of small convnets) or its global average (``pool="mean"``).
+
+    x: [B, H, W, C] -> features: [B, feature_dim].
+    """
+
+    def __init__(self, *, in_shape: Sequence[int], widths: Sequence[int] = (32, 64, 64),
+                 num_pooled: int = 2, pool: str = "flatten", rngs: nnx.Rngs):
+        if pool not in ("flatten", "mean"):
+            raise ValueError(f"ConvNet pool must be 'flatten' or 'mean', got {pool!r}.")
+        height, width, channels = in_shape
+        if num_pooled > len(widths):
+            raise ValueError(f"num_pooled={num_pooled} exceeds the number of blocks {len(widths)}.")
+        self.convs = nnx.List()
+        self.norms = nnx.List()
+        for out_channels in widths:
+            self.convs.append(nnx.Conv(channels, out_channels, (3, 3), use_bias=False, rngs=rngs))
+            self.norms.append(nnx.BatchNorm(out_channels, momentum=0.9, rngs=rngs))
+            channels = out_channels
+        self.num_pooled = num_pooled
+        self.pool = pool
+        spatial = (height // 2**num_pooled) * (width // 2**num_pooled)
+        self.feature_dim = channels * spatial if pool == "flatten" else channels
+
+    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+        for index, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            x = nnx.relu(norm(conv(x), use_running_average=not train))
+            if index < self.num_pooled:
+                x = nnx.max_pool(x, (2, 2), strides=(2, 2))
+        if self.pool == "mean":
+            return x.mean(axis=(1, 2))
+        return x.reshape(x.shape[0], -1)

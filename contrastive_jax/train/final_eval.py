@@ -1,0 +1,112 @@
+"""Evaluation during and after training: online kNN, and the final table of held-out linear
+probe and kNN accuracy for the learned encoder, the same encoder at initialisation, and raw
+pixels (the two baselines every SSL number should be read against)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import jax
+import ml_collections
+import numpy as np
+
+from contrastive_jax import evaluate
+from contrastive_jax.train.state import merge_model
+
+BASELINES = ("learned", "random_init", "raw_pixels")
+
+
+class Evaluation:
+    """Embeds the train and held-out splits with a train state's encoder and scores them."""
+
+    def __init__(self, parts, graphdef, eval_config: ml_collections.ConfigDict):
+        self.method = parts.method
+        self.config = eval_config
+        self.num_classes = parts.train_source.info.num_classes
+        self.train = parts.train_source.as_arrays()
+        self.test = parts.test_source.as_arrays()
+        self.last_features = None
+        self._embed = jax.jit(
+            lambda params, model_state, images: parts.method.embed(
+                merge_model(graphdef, params, model_state), images))
+
+    def embed(self, state, images: np.ndarray) -> np.ndarray:
+        return evaluate.embed_dataset(
+            lambda model, x: self._embed(model.params, model.model_state, x), state, images,
+            batch_size=self.config.batch_size)
+
+    def _features(self, state):
+        return self.embed(state, self.train["image"]), self.embed(state, self.test["image"])
+
+    def _knn(self, train_features, test_features) -> float:
+        return float(evaluate.knn_accuracy(
+            train_features, self.train["label"], test_features, self.test["label"],
+            num_classes=self.num_classes, k=self.config.knn_k,
+            temperature=self.config.knn_temperature))
+
+    def online_knn(self, state) -> float:
+        """Held-out weighted-cosine kNN accuracy of the current encoder."""
+        return self._knn(*self._features(state))
+
+    def score(self, train_features, test_features) -> dict:
+        scores = {"knn": self._knn(train_features, test_features)}
+        if self.config.final_linear_probe:
+            probe = evaluate.linear_probe(
+                train_features, self.train["label"], test_features, self.test["label"],
+                num_classes=self.num_classes)
+            scores["linear_probe"] = float(probe["accuracy"])
+            scores["linear_probe_l2"] = float(probe["l2"])
+        scores["feature_dim"] = int(train_features.shape[1])
+        return scores
+
+    def final(self, state, config, *, start_time: float, initial_state=None,
+              skipped_steps: int = 0) -> dict:
+        """The summary dict: scores per baseline, steps, timings."""
+        train_features, test_features = self._features(state)
+        self.last_features = test_features
+        results = {"learned": self.score(train_features, test_features)}
+        if self.config.final_baselines:
+            if initial_state is not None:
+                results["random_init"] = self.score(*self._features(initial_state))
+            pixels = lambda images: images.reshape(len(images), -1).astype(np.float32) / 255.0
+            results["raw_pixels"] = self.score(pixels(self.train["image"]),
+                                               pixels(self.test["image"]))
+        return {
+            "method": config.method.name, "dataset": config.dataset.name,
+            "encoder": config.encoder.name, "seed": config.seed,
+            "steps": int(jax.device_get(state.step)), "skipped_steps": skipped_steps,
+            "held_out_examples": int(len(self.test["label"])),
+            "results": results, "wall_time_s": round(time.time() - start_time, 1),
+        }
+
+
+def format_table(summary: dict) -> str:
+    """The printed final table: one row per baseline."""
+    lines = [f"{'held-out accuracy':<18}{'linear probe':>14}{'kNN (k=20)':>12}{'dim':>7}"]
+    for name in BASELINES:
+        if name not in summary["results"]:
+            continue
+        row = summary["results"][name]
+        probe = f"{100 * row['linear_probe']:.2f}%" if "linear_probe" in row else "-"
+        lines.append(f"{name:<18}{probe:>14}{100 * row['knn']:>11.2f}%{row['feature_dim']:>7}")
+    return "\n".join(lines)
+
+
+def write_outputs(workdir: str, summary: dict, metric_rows: list[dict], evaluation) -> None:
+    """``summary.json``, ``plots/loss.png`` (+ ``plots/embedding.png``) and the printed table."""
+    os.makedirs(os.path.join(workdir, "plots"), exist_ok=True)
+    tmp = os.path.join(workdir, "summary.json.tmp")
+    with open(tmp, "w") as f:
+        json.dump(summary, f, indent=2)
+    os.replace(tmp, os.path.join(workdir, "summary.json"))
+    keys = [k for k in ("loss", "learning_rate", "knn_accuracy")
+            if any(k in row for row in metric_rows)]
+    if metric_rows:
+        evaluate.plot_metrics(metric_rows, os.path.join(workdir, "plots", "loss.png"), keys=keys)
+    if evaluation.config.plot_embedding and evaluation.last_features is not None:
+        evaluate.plot_embedding(evaluation.last_features, evaluation.test["label"],
+                                os.path.join(workdir, "plots", "embedding.png"), method="pca",
+                                title=f"{summary['method']}: held-out embedding (PCA)")
+    print(format_table(summary), flush=True)

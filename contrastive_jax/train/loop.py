@@ -1,0 +1,200 @@
+"""The training loop: data, state, restore, step, logs, evaluation, checkpoints, summary.
+
+Reads top to bottom like big_vision's trainers, as small functions: build the mesh and the
+parts, create the state already sharded (shapes via ``jax.eval_shape`` first), restore the
+newest good checkpoint with the data iterator's position, then step, log, evaluate and save.
+All file writes of a run happen here or in ``train.checkpoint``; only process 0 writes logs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import time
+
+import jax
+import ml_collections
+import numpy as np
+from tqdm import tqdm
+
+from contrastive_jax.data.pipeline import iterator_state, make_train_loader, restore_iterator
+from contrastive_jax.train import experiment, final_eval, mesh as mesh_lib, optim, workdir as workdir_lib
+from contrastive_jax.train.checkpoint import Checkpointer
+from contrastive_jax.train.state import count_params, plan_train_state
+from contrastive_jax.train.step import make_train_step
+
+log = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss or a gradient became NaN/Inf and ``config.nonfinite == "stop"``."""
+
+
+class Preempted(RuntimeError):
+    """SIGTERM or SIGINT arrived; a checkpoint of the current step was saved."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.signum = signum
+
+
+class StopSignals:
+    """Turns SIGTERM/SIGINT into a flag checked between steps (the step itself is not torn)."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self._previous = {}
+
+    def __enter__(self):
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self._previous[signum] = signal.signal(signum, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        if self.received is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C stops at once
+        self.received = signum
+
+    def __exit__(self, *exc):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+class MetricsWriter:
+    """``metrics.jsonl`` (one JSON object per logged step) and TensorBoard events."""
+
+    def __init__(self, workdir: str, *, enabled: bool, resume_step: int):
+        self.enabled = enabled
+        self.path = os.path.join(workdir, "metrics.jsonl")
+        self.rows: list[dict] = []
+        if not enabled:
+            return
+        if os.path.exists(self.path):
+            # Rows past the restored step were written by the interrupted run and will be
+            # produced again: drop them so the file reads like one uninterrupted run.
+            with open(self.path) as f:
+                self.rows = [row for row in map(json.loads, filter(str.strip, f))
+                             if row.get("step", 0) <= resume_step]
+            with open(self.path, "w") as f:
+                f.writelines(json.dumps(row) + "\n" for row in self.rows)
+        from tensorboardX import SummaryWriter
+        self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
+
+    def write(self, step: int, scalars: dict) -> None:
+        if not self.enabled:
+            return
+        row = {"step": int(step), **{k: float(v) for k, v in scalars.items()}}
+        self.rows.append(row)
+        with open(self.path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        for key, value in scalars.items():
+            self._tb.add_scalar(key, float(value), int(step))
+
+    def close(self) -> None:
+        if self.enabled:
+            self._tb.close()
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
+    """Train ``config`` in ``workdir`` (resuming whatever is there), then evaluate; returns the
+    summary written to ``summary.json``."""
+    start_time = time.time()
+    experiment.validate_config(config)
+    is_main = jax.process_index() == 0
+    workdir_lib.check_or_write_config(config, workdir, write=is_main)
+
+    mesh = mesh_lib.make_mesh(config.mesh)
+    mesh_lib.check_batch_divisible(config.batch_size, mesh)
+    parts = experiment.build_parts(config)
+    optimizer, schedule = optim.make_optimizer(config.optimizer, config.total_steps)
+    loader = make_train_loader(parts.train_source, global_batch_size=config.batch_size,
+                               seed=config.seed)
+    data_iter = iter(loader)
+
+    graphdef, abstract_state, state_sharding, create_state = plan_train_state(
+        parts.method, optimizer, parts.train_source[0], mesh)
+    checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"),
+                                max_to_keep=config.checkpoint.max_to_keep)
+    restored = checkpointer.restore_latest(abstract_state)
+    if restored is None:
+        state = create_state(jax.random.key(config.seed))
+        start_step = 0
+    else:
+        start_step, state, data_state = restored
+        restore_iterator(data_iter, data_state)
+        if is_main:
+            print(f"Resuming {workdir} from step {start_step}.", flush=True)
+    if is_main:
+        print(f"{config.method.name} on {config.dataset.name}: {count_params(state.params):,} "
+              f"parameters, batch {config.batch_size} over {mesh.size} device(s) "
+              f"(mesh {dict(mesh.shape)}), {config.total_steps} steps.", flush=True)
+
+    batch_sharding = mesh_lib.batch_sharding(mesh)
+    train_step = make_train_step(
+        graphdef=graphdef, method=parts.method, optimizer=optimizer, schedule=schedule,
+        seed=config.seed, state_sharding=state_sharding, batch_sharding=batch_sharding,
+        metrics_sharding=mesh_lib.replicated(mesh))
+    evaluator = final_eval.Evaluation(parts, graphdef, config.eval)
+    writer = MetricsWriter(workdir, enabled=is_main, resume_step=start_step)
+
+    def save(step):
+        checkpointer.save(step, state, iterator_state(data_iter))
+
+    skipped = 0
+    step = start_step
+    progress = tqdm(total=config.total_steps, initial=start_step, unit="step", dynamic_ncols=True,
+                    disable=not (is_main and config.progress_bar), desc="train")
+    try:
+        with StopSignals() as signals:
+            while step < config.total_steps:
+                batch = mesh_lib.global_batch(next(data_iter), batch_sharding)
+                state, metrics = train_step(state, batch)
+                step += 1
+                if not int(metrics["finite"]):
+                    skipped += 1
+                    if config.nonfinite == "stop":
+                        raise NonFiniteLossError(_nonfinite_message(step, metrics, checkpointer))
+                progress.update(1)
+                if step % config.log_every_steps == 0 or step == config.total_steps:
+                    scalars = jax.device_get(metrics)
+                    scalars["skipped_steps"] = skipped
+                    scalars["steps_per_second"] = progress.format_dict["rate"] or 0.0
+                    if step % config.eval.every_steps == 0:
+                        scalars["knn_accuracy"] = evaluator.online_knn(state)
+                    writer.write(step, scalars)
+                    progress.set_postfix(loss=f"{float(scalars['loss']):.4f}", refresh=False)
+                if step % config.checkpoint.every_steps == 0 or step == config.total_steps:
+                    save(step)
+                if signals.received is not None:
+                    save(step)
+                    name = signal.Signals(signals.received).name
+                    raise Preempted(
+                        f"{name} received: saved a checkpoint at step {step} in {workdir}. "
+                        f"Re-run the same command to resume from step {step}.", signals.received)
+    finally:
+        progress.close()
+        writer.close()
+        checkpointer.close()
+
+    initial_state = create_state(jax.random.key(config.seed)) if config.eval.final_baselines else None
+    summary = evaluator.final(state, config, start_time=start_time, initial_state=initial_state,
+                              skipped_steps=skipped)
+    if is_main:
+        final_eval.write_outputs(workdir, summary, writer.rows, evaluator)
+    return summary
+
+
+def _nonfinite_message(step: int, metrics: dict, checkpointer: Checkpointer) -> str:
+    values = {k: float(v) for k, v in jax.device_get(metrics).items() if np.ndim(v) == 0}
+    terms = ", ".join(f"{k}={v:.4g}" for k, v in sorted(values.items()) if k != "finite")
+    last = checkpointer.latest_step()
+    where = (f"the last good checkpoint (step {last}) is intact" if last is not None
+             else "no checkpoint was written yet")
+    return (f"Non-finite loss or gradient at step {step} ({terms}); the update was not applied "
+            f"and {where}. Lower the learning rate or raise the temperature, or pass "
+            f"--config.nonfinite=skip to skip such steps and count them.")

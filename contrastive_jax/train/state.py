@@ -1,0 +1,74 @@
+"""The train state: a pytree of arrays only (so it shards, donates and checkpoints plainly).
+
+The NNX model is kept as ``nnx.split`` output: the static ``graphdef`` lives outside the state,
+``params`` (the ``nnx.Param`` leaves) and ``model_state`` (BatchNorm statistics, ...) inside it,
+both as pure (array-only) states.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from contrastive_jax.train import mesh as mesh_lib
+
+
+@flax.struct.dataclass
+class TrainState:
+    step: jax.Array
+    params: Any
+    model_state: Any
+    opt_state: Any
+    method_state: Any
+
+
+def split_model(model: nnx.Module):
+    """``(graphdef, params, model_state)`` with both states as pure array pytrees."""
+    graphdef, params, model_state = nnx.split(model, nnx.Param, ...)
+    return graphdef, nnx.pure(params), nnx.pure(model_state)
+
+
+def merge_model(graphdef, params, model_state) -> nnx.Module:
+    return nnx.merge(graphdef, params, model_state)
+
+
+def init_train_state(method, optimizer, rng: jax.Array, example_batch: dict):
+    """``(graphdef, TrainState)`` at step 0. Pure: call under ``jax.jit`` / ``jax.eval_shape``."""
+    model, method_state = method.init(rng, example_batch)
+    graphdef, params, model_state = split_model(model)
+    state = TrainState(step=jnp.zeros((), jnp.int32), params=params, model_state=model_state,
+                       opt_state=optimizer.init(params), method_state=method_state)
+    return graphdef, state
+
+
+def count_params(params) -> int:
+    return sum(int(x.size) for x in jax.tree.leaves(params))
+
+
+def plan_train_state(method, optimizer, example: dict, mesh):
+    """Shapes first, then shardings, then a jitted creator of the state already sharded.
+
+    example: one record of the source (unbatched). Returns ``(graphdef, abstract_state,
+    state_sharding, create)`` where ``abstract_state`` carries the shardings (for restoring) and
+    ``create(rng)`` builds the step-0 state directly in its sharded layout.
+    """
+    example_batch = {k: np.stack([v] * 2) for k, v in example.items()}
+    graphdef_box = {}
+
+    def init_fn(rng):
+        graphdef, state = init_train_state(method, optimizer, rng, example_batch)
+        graphdef_box["graphdef"] = graphdef
+        return state
+
+    abstract_state = jax.eval_shape(init_fn, jax.random.key(0))
+    state_sharding = jax.tree.map(lambda _: mesh_lib.replicated(mesh), abstract_state)
+    abstract_state = jax.tree.map(
+        lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract_state,
+        state_sharding)
+    create = jax.jit(init_fn, out_shardings=state_sharding)
+    return graphdef_box["graphdef"], abstract_state, state_sharding, create

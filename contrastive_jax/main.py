@@ -34,6 +34,7 @@ def _ensure_repo_on_path() -> None:
 def run(config, workdir: str) -> int:
     """Train and evaluate; return a process exit code with errors already explained."""
     from contrastive_jax.train import loop
+    from contrastive_jax.train.checkpoint import CheckpointError
 
     try:
         loop.train_and_evaluate(config, workdir)
@@ -43,7 +44,7 @@ def run(config, workdir: str) -> int:
     except loop.NonFiniteLossError as error:
         print(f"\nerror: {error}", file=sys.stderr, flush=True)
         return 3
-    except (ValueError, KeyError, FileNotFoundError) as error:
+    except (ValueError, KeyError, FileNotFoundError, CheckpointError) as error:
         message = error.args[0] if error.args else repr(error)
         print(f"\nerror: {message}", file=sys.stderr, flush=True)
         return 2

@@ -3,13 +3,17 @@
 Orbax writes each checkpoint into a temporary directory and renames it when complete, so a
 checkpoint is never half-visible, and it prunes old steps only after a newer one is committed.
 If the newest checkpoint cannot be read (truncated, corrupt), restoring falls back to the
-previous good one with a warning naming both steps.
+previous good one with a warning naming both steps; the unreadable directory is moved to
+``<checkpoints>_unreadable/`` (never deleted: it may still hold something the user wants), so
+the resumed run can commit that step number again.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+import time
 
 import orbax.checkpoint as ocp
 
@@ -59,7 +63,7 @@ class Checkpointer:
 
     def restore_latest(self, abstract_state):
         """``(step, state, data_state)`` from the newest readable checkpoint, or ``None`` if the
-        directory has none. Unreadable newer checkpoints are skipped with a warning."""
+        directory has none. Unreadable newer checkpoints are moved aside with a warning."""
         steps = self.all_steps()
         failed = []
         for step in reversed(steps):
@@ -67,18 +71,28 @@ class Checkpointer:
                 state, data_state = self.restore(step, abstract_state)
             except Exception as error:  # orbax raises many types for damaged files
                 log.warning("Checkpoint at step %d is unreadable (%s: %s).", step,
-                            type(error).__name__, error)
+                            type(error).__name__, str(error)[:300])
                 failed.append(step)
                 continue
             if failed:
-                log.warning("Resuming from step %d instead of the newest checkpoint(s) %s, which "
-                            "could not be read.", step, failed)
+                moved = [self._move_aside(s) for s in failed]
+                log.warning("Resuming from step %d: the newer checkpoint(s) at step(s) %s could not "
+                            "be read and were moved to %s.", step, failed, moved)
             return step, state, data_state
         if failed:
             raise CheckpointError(
                 f"None of the checkpoints {failed} in {self.directory} could be read. Move the "
                 "directory aside to start from scratch.")
         return None
+
+    def _move_aside(self, step: int) -> str:
+        """Move the directory of an unreadable checkpoint out of the manager's way."""
+        target_root = self.directory.rstrip(os.sep) + "_unreadable"
+        os.makedirs(target_root, exist_ok=True)
+        target = os.path.join(target_root, f"{step}-{int(time.time())}")
+        shutil.move(os.path.join(self.directory, str(step)), target)
+        self._manager.reload()
+        return target
 
     def close(self) -> None:
         self._manager.close()

@@ -1,0 +1,28 @@
+"""SigLIP: pairwise sigmoid loss for language-image pre-training."""
+
+import jax
+import jax.numpy as jnp
+
+from contrastive_jax.losses import _common
+
+
+def siglip(image, text, *, logit_scale, logit_bias, normalize=True, axis_name=None):
+    """SigLIP loss: every image-text pair is an independent binary classification.
+
+    ``L = -(1/B) sum_{i,j} log sigmoid( y_ij (s * <x_i, y_j> + b) )``, ``y_ij = +1`` if i == j
+    else -1, summed over all B x B pairs and divided by the (global) batch size B.
+
+    Shapes: image, text: [B, D]; logit_scale, logit_bias: scalars used as given (not
+    exponentiated: pass ``exp(t')``; the paper initializes t' = log 10 and b = -10).
+    ``axis_name``: local images are paired with the texts of every device, the per-device sums are
+    added and divided by the global B, so the value equals the full-batch loss.
+
+    Paper: "Sigmoid Loss for Language Image Pre-Training", Zhai et al., 2023 (ICCV).
+    """
+    x = _common.prepare(image, normalize)
+    y = _common.gather_rows(_common.prepare(text, normalize), axis_name)
+    logits = _common.upcast(logit_scale) * (x @ y.T) + _common.upcast(logit_bias)
+    own = _common.row_offset(x.shape[0], axis_name) + jnp.arange(x.shape[0])
+    signs = jnp.where(jnp.arange(y.shape[0]) == own[:, None], 1.0, -1.0)
+    local_sum = -jnp.sum(jax.nn.log_sigmoid(signs * logits))
+    return _common.global_sum(local_sum, axis_name) / y.shape[0]

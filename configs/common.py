@@ -46,7 +46,7 @@ def base_config() -> ml_collections.ConfigDict:
         final_lr_fraction=0.0, grad_clip_norm=0.0))
     config.batch_size = 256
     config.total_steps = 600
-    config.mesh = ml_collections.ConfigDict(dict(data=-1, fsdp=1))
+    config.mesh = ml_collections.ConfigDict(dict(data=-1, fsdp=1, fsdp_min_size=2**14))
     config.eval = ml_collections.ConfigDict(dict(
         every_steps=200, batch_size=500, knn_k=20, knn_temperature=0.07,
         final_linear_probe=True, final_baselines=True, plot_embedding=True))

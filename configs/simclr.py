@@ -17,7 +17,7 @@ def get_config(arg: str | None = None):
     config.dataset.name = args.dataset
     config.augment = dict(name="simclr", crop_scale=(0.4, 1.0), flip=False, jitter_strength=0.5,
                           grayscale_p=0.0, blur_p=0.0)
-    config.encoder = dict(name="convnet", widths=(32, 64, 64), num_pooled=2, pool="flatten")
+    config.encoder = dict(name="convnet", widths=(16, 32, 64), num_pooled=2, pool="flatten")
     config.method = dict(name="simclr", temperature=0.2, proj_hidden_dim=512, proj_dim=128,
                          proj_layers=2)
     config.optimizer.learning_rate = 2e-3

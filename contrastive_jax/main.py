@@ -21,7 +21,37 @@ from ml_collections import config_flags
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Config file, e.g. configs/simclr.py:scale=small.",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and results.")
+_COORDINATOR = flags.DEFINE_string(
+    "coordinator_address", None,
+    "Multi-host: host:port of process 0. Leave unset on TPU pods and SLURM (auto-detected).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-host: number of processes.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-host: this process's index.")
+_DISTRIBUTED = flags.DEFINE_enum(
+    "distributed", "auto", ["auto", "on", "off"],
+    "auto: initialize jax.distributed when coordinator flags are given or a TPU pod / SLURM job "
+    "is detected; on: always; off: never (one process).")
 flags.mark_flags_as_required(["config", "workdir"])
+
+
+def _cluster_detected() -> bool:
+    return any(name in os.environ for name in ("SLURM_JOB_ID", "TPU_WORKER_HOSTNAMES",
+                                               "MEGASCALE_COORDINATOR_ADDRESS"))
+
+
+def initialize_distributed(mode: str, coordinator_address, num_processes, process_id) -> None:
+    """Join the multi-process job, before any other JAX call.
+
+    On a CPU the processes talk over gloo collectives (e.g. 2 processes on 127.0.0.1).
+    """
+    explicit = coordinator_address is not None
+    if mode == "off" or (mode == "auto" and not explicit and not _cluster_detected()):
+        return
+    import jax
+
+    if jax.config.jax_platforms in (None, "", "cpu") or os.environ.get("JAX_PLATFORMS") == "cpu":
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(coordinator_address=coordinator_address,
+                               num_processes=num_processes, process_id=process_id)
 
 
 def _ensure_repo_on_path() -> None:
@@ -55,6 +85,8 @@ def main(argv) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     logging.getLogger("absl").setLevel(logging.WARNING)
+    initialize_distributed(_DISTRIBUTED.value, _COORDINATOR.value, _NUM_PROCESSES.value,
+                           _PROCESS_ID.value)
     sys.exit(run(_CONFIG.value, _WORKDIR.value))
 
 

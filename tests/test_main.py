@@ -3,26 +3,10 @@ reports bad input in one clear message."""
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = "configs/simclr.py:scale=tiny"
-
-
-def run_main(workdir, *overrides, config=TINY, timeout=300):
-    command = [sys.executable, "-m", "contrastive_jax.main", f"--config={config}",
-               f"--workdir={workdir}", "--config.progress_bar=False", *overrides]
-    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8"))
-
-
-def read_rows(path):
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
-
+from tests.cli import read_rows, run_main
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):

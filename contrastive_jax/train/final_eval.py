@@ -47,10 +47,17 @@ class Evaluation:
             temperature=self.config.knn_temperature))
 
     def online_knn(self, state) -> float:
-        """Held-out weighted-cosine kNN accuracy of the current encoder."""
-        return self._knn(*self._features(state))
+        """Held-out weighted-cosine kNN accuracy of the current encoder (NaN if it diverged)."""
+        train_features, test_features = self._features(state)
+        if not (np.isfinite(train_features).all() and np.isfinite(test_features).all()):
+            return float("nan")
+        return self._knn(train_features, test_features)
 
     def score(self, train_features, test_features) -> dict:
+        finite = np.isfinite(train_features).all() and np.isfinite(test_features).all()
+        if not finite:  # a diverged encoder: report it, don't crash the run's summary
+            return {"knn": float("nan"), "linear_probe": float("nan"),
+                    "feature_dim": int(train_features.shape[1]), "error": "non-finite features"}
         scores = {"knn": self._knn(train_features, test_features)}
         if self.config.final_linear_probe:
             probe = evaluate.linear_probe(

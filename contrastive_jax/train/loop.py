@@ -117,7 +117,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     data_iter = iter(loader)
 
     graphdef, abstract_state, state_sharding, create_state = plan_train_state(
-        parts.method, optimizer, parts.train_source[0], mesh)
+        parts.method, optimizer, parts.train_source[0], mesh,
+        fsdp_min_size=config.mesh.get("fsdp_min_size", 2**14))
     checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"),
                                 max_to_keep=config.checkpoint.max_to_keep)
     restored = checkpointer.restore_latest(abstract_state)

@@ -61,3 +61,28 @@ def global_batch(local_batch: dict, sharding: NamedSharding) -> dict:
     """Host-local NumPy batches -> one global ``jax.Array`` per key, sharded over the batch axis."""
     return {key: jax.make_array_from_process_local_data(sharding, value)
             for key, value in local_batch.items()}
+
+
+def fsdp_partition_spec(shape: tuple[int, ...], fsdp_size: int, min_size: int) -> P:
+    """Shard a parameter-like array over ``fsdp`` along its largest evenly divisible dimension.
+
+    Arrays smaller than ``min_size`` elements (biases, norms, scalars) stay replicated: sharding
+    them saves no memory and costs a collective. This rule stands in for per-layer annotations
+    and covers optimizer moments too, since they share the parameters' shapes.
+    """
+    if fsdp_size == 1 or int(np.prod(shape, dtype=np.int64)) < max(min_size, 1):
+        return P()
+    for dim in sorted(range(len(shape)), key=lambda i: -shape[i]):
+        if shape[dim] % fsdp_size == 0:
+            spec = [None] * len(shape)
+            spec[dim] = "fsdp"
+            return P(*spec)
+    return P()
+
+
+def state_shardings(abstract_state, mesh: Mesh, *, min_size: int = 2**14):
+    """NamedShardings for every leaf of the train state: FSDP over ``fsdp``, else replicated."""
+    fsdp_size = mesh.shape["fsdp"]
+    return jax.tree.map(
+        lambda leaf: NamedSharding(mesh, fsdp_partition_spec(tuple(leaf.shape), fsdp_size, min_size)),
+        abstract_state)

@@ -50,9 +50,11 @@ def count_params(params) -> int:
     return sum(int(x.size) for x in jax.tree.leaves(params))
 
 
-def plan_train_state(method, optimizer, example: dict, mesh):
+def plan_train_state(method, optimizer, example: dict, mesh, *, fsdp_min_size: int = 2**14):
     """Shapes first, then shardings, then a jitted creator of the state already sharded.
 
+    Leaves of at least ``fsdp_min_size`` elements are sharded over the mesh's ``fsdp`` axis
+    (parameters and optimizer moments); everything else is replicated.
     example: one record of the source (unbatched). Returns ``(graphdef, abstract_state,
     state_sharding, create)`` where ``abstract_state`` carries the shardings (for restoring) and
     ``create(rng)`` builds the step-0 state directly in its sharded layout.
@@ -66,7 +68,7 @@ def plan_train_state(method, optimizer, example: dict, mesh):
         return state
 
     abstract_state = jax.eval_shape(init_fn, jax.random.key(0))
-    state_sharding = jax.tree.map(lambda _: mesh_lib.replicated(mesh), abstract_state)
+    state_sharding = mesh_lib.state_shardings(abstract_state, mesh, min_size=fsdp_min_size)
     abstract_state = jax.tree.map(
         lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract_state,
         state_sharding)

@@ -30,8 +30,8 @@ def _first_step(config, parts, batch, devices):
     return float(loss), jax.tree.map(np.asarray, grads)
 
 
-def _relative_error(a, b):
-    return np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30)
+def _global_norm(tree):
+    return np.sqrt(sum(np.sum(np.square(x)) for x in jax.tree.leaves(tree)))
 
 
 def test_eight_devices_equal_one_device():
@@ -43,7 +43,12 @@ def test_eight_devices_equal_one_device():
     loss_1, grads_1 = _first_step(config, parts, batch, jax.devices()[:1])
     loss_8, grads_8 = _first_step(config, parts, batch, jax.devices())
     np.testing.assert_allclose(loss_8, loss_1, rtol=1e-5)
-    errors = jax.tree.leaves(jax.tree.map(_relative_error, grads_8, grads_1))
+    # Relative to the gradient's global norm: a leaf whose gradient is near zero (a bias before
+    # a normalization) differs only by float32 summation order, ~1e-7 of the global scale.
+    scale = _global_norm(grads_1)
+    errors = jax.tree.leaves(jax.tree.map(lambda a, b: np.linalg.norm(a - b) / scale,
+                                          grads_8, grads_1))
     assert max(errors) < 1e-5, errors
+    assert _global_norm(jax.tree.map(np.subtract, grads_8, grads_1)) < 1e-5 * scale
     # The check can fail: per-device BatchNorm statistics would change these gradients.
     assert min(np.linalg.norm(g) for g in jax.tree.leaves(grads_1)) > 0

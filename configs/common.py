@@ -49,7 +49,8 @@ def base_config() -> ml_collections.ConfigDict:
     config.mesh = ml_collections.ConfigDict(dict(data=-1, fsdp=1, fsdp_min_size=2**14))
     config.eval = ml_collections.ConfigDict(dict(
         every_steps=200, batch_size=500, knn_k=20, knn_temperature=0.07,
-        final_linear_probe=True, final_baselines=True, plot_embedding=True))
+        final_linear_probe=True, probe_l2_grid=(1e-3, 1e-2, 1e-1), probe_max_iter=200,
+        final_baselines=True, plot_embedding=True))
     config.checkpoint = ml_collections.ConfigDict(dict(every_steps=100, max_to_keep=3))
     config.log_every_steps = 10
     # Run control, not part of the experiment's identity (see train.workdir.IDENTITY_EXEMPT).

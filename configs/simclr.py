@@ -21,8 +21,10 @@ def get_config(arg: str | None = None):
     config.method = dict(name="simclr", temperature=0.2, proj_hidden_dim=512, proj_dim=128,
                          proj_layers=2)
     config.optimizer.learning_rate = 2e-3
+    config.optimizer.warmup_steps = 30
     config.batch_size = 256
-    config.total_steps = 600
+    config.total_steps = 300
+    config.eval.every_steps = 100
     if args.scale == "tiny":
         config.encoder.widths = (8, 16)
         config.method.proj_hidden_dim = 32

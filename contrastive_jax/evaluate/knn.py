@@ -19,6 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from contrastive_jax.evaluate.labels import check_labels
+
 WEIGHTINGS = ("distance", "uniform")
 _HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -69,7 +71,7 @@ def knn_predict(train_features, train_labels, query_features, *, num_classes: in
     if not (np.isfinite(train_features).all() and np.isfinite(queries).all()):
         raise ValueError("kNN got non-finite features")
     train_normed = l2_normalize(jnp.asarray(train_features))
-    labels = jnp.asarray(train_labels, jnp.int32)
+    labels = jnp.asarray(check_labels(train_labels, num_classes, "train labels"), jnp.int32)
     num_queries = len(queries)
     if num_queries == 0:
         return np.zeros((0,), np.int32)
@@ -90,6 +92,7 @@ def knn_accuracy(train_features, train_labels, test_features, test_labels, *, nu
                  k: int = 20, temperature: float = 0.07, batch_size: int = 1024,
                  weighting: str = "distance") -> float:
     """Fraction of ``test_features: [Q, D]`` whose kNN prediction equals ``test_labels: [Q]``."""
+    test_labels = check_labels(test_labels, num_classes, "test labels")
     predictions = knn_predict(train_features, train_labels, test_features,
                               num_classes=num_classes, k=k, temperature=temperature,
                               batch_size=batch_size, weighting=weighting)

@@ -27,6 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from contrastive_jax.evaluate.labels import check_labels
+
 DEFAULT_L2_GRID = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 _HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -198,14 +200,12 @@ def linear_probe(train_features, train_labels, test_features, test_labels, *, nu
     train, "model": the refit LinearModel}``.
     """
     train_features = np.asarray(train_features, np.float32)
-    train_labels = np.asarray(train_labels, np.int64).reshape(-1)
+    train_labels = check_labels(train_labels, num_classes, "train labels")
+    test_labels = check_labels(test_labels, num_classes, "test labels")
     if len(l2_grid) == 0:
         raise ValueError("l2_grid is empty")
     if not np.isfinite(train_features).all():
         raise ValueError("linear probe got non-finite train features")
-    if train_labels.min() < 0 or train_labels.max() >= num_classes:
-        raise ValueError(f"train labels must lie in [0, {num_classes}), got "
-                         f"[{train_labels.min()}, {train_labels.max()}]")
     if len(l2_grid) == 1:
         l2, val_accuracy, val_accuracies, init = float(l2_grid[0]), float("nan"), {}, None
     else:

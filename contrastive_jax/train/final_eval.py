@@ -62,7 +62,8 @@ class Evaluation:
         if self.config.final_linear_probe:
             probe = evaluate.linear_probe(
                 train_features, self.train["label"], test_features, self.test["label"],
-                num_classes=self.num_classes)
+                num_classes=self.num_classes, l2_grid=tuple(self.config.probe_l2_grid),
+                max_iter=self.config.probe_max_iter)
             scores["linear_probe"] = float(probe["accuracy"])
             scores["linear_probe_l2"] = float(probe["l2"])
         scores["feature_dim"] = int(train_features.shape[1])

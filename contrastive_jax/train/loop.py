@@ -148,6 +148,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
     skipped = 0
     step = start_step
+    window_start, window_step = time.perf_counter(), start_step
     progress = tqdm(total=config.total_steps, initial=start_step, unit="step", dynamic_ncols=True,
                     disable=not (is_main and config.progress_bar), desc="train")
     try:
@@ -164,11 +165,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                 if step % config.log_every_steps == 0 or step == config.total_steps:
                     scalars = jax.device_get(metrics)
                     scalars["skipped_steps"] = skipped
-                    scalars["steps_per_second"] = progress.format_dict["rate"] or 0.0
+                    now = time.perf_counter()
+                    scalars["steps_per_second"] = (step - window_step) / max(now - window_start, 1e-9)
                     if step % config.eval.every_steps == 0:
                         scalars["knn_accuracy"] = evaluator.online_knn(state)
                     writer.write(step, scalars)
                     progress.set_postfix(loss=f"{float(scalars['loss']):.4f}", refresh=False)
+                    window_start, window_step = time.perf_counter(), step
                 if step % config.checkpoint.every_steps == 0 or step == config.total_steps:
                     save(step)
                 if signals.received is not None:

@@ -1,0 +1,130 @@
+"""``tfds:<name>``: a TFDS data set read by random access (array_record), as a grain source.
+
+    DATASETS.build("tfds:cifar10", "train", data_dir="~/tensorflow_datasets")
+
+The data must be prepared in the ``array_record`` format once, e.g.
+``tfds build cifar10 --data_dir=DIR --file_format=array_record`` (or
+``tfds.builder("cifar10", data_dir=DIR).download_and_prepare(file_format="array_record")``, or
+``tfds_source(..., download=True)``). Nothing is downloaded unless asked: this library runs
+offline first. Records become ``{"image": uint8 [H, W, C], "label": int32 []}``; per-process
+sharding is the grain sampler's job (``data.pipeline``), not this source's.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from contrastive_jax.data.sources import SourceInfo
+
+
+class TfdsSource:
+    """A random-access view of a TFDS split in the source contract.
+
+    data: any sequence of TFDS example dicts (``tfds.data_source`` output); ``image_key`` and
+    ``label_key`` name the features to keep. Every record is checked against
+    ``info.image_shape`` and uint8 as it is read, so a bad record fails with its index.
+    """
+
+    def __init__(self, data: Sequence[dict[str, Any]], info: SourceInfo, *,
+                 image_key: str = "image", label_key: str = "label"):
+        if len(data) == 0:
+            raise ValueError(f"{info.name}: the split is empty; choose another split.")
+        self.data = data
+        self.info = info
+        self.image_key = image_key
+        self.label_key = label_key
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        record = self.data[int(index)]
+        image = np.asarray(record[self.image_key])
+        if image.dtype != np.uint8 or image.shape != tuple(self.info.image_shape):
+            raise ValueError(
+                f"{self.info.name}: record {index} has a {image.dtype} image of shape "
+                f"{image.shape}; expected uint8 {tuple(self.info.image_shape)}.")
+        return {"image": image, "label": np.asarray(record[self.label_key], np.int32)}
+
+    def __repr__(self) -> str:
+        return f"TfdsSource({self.info.name}, n={len(self)}, shape={self.info.image_shape})"
+
+
+def source_info(name: str, features: Any, image_key: str, label_key: str) -> SourceInfo:
+    """``SourceInfo`` from a TFDS ``FeaturesDict``; needs a fixed-size uint8 image feature."""
+    if image_key not in features or label_key not in features:
+        raise ValueError(f"{name}: needs {image_key!r} and {label_key!r} features, has "
+                         f"{sorted(features.keys())}.")
+    image = features[image_key]
+    shape = tuple(image.shape)
+    if len(shape) != 3 or any(side is None for side in shape):
+        raise ValueError(
+            f"{name}: images have shape {shape}; only fixed-size [H, W, C] images can be "
+            f"batched. Pick a fixed-size config of the data set or resize it when preparing.")
+    if np.dtype(image.np_dtype) != np.uint8:
+        raise ValueError(f"{name}: images are {np.dtype(image.np_dtype)}, expected uint8.")
+    label = features[label_key]
+    class_names = tuple(getattr(label, "names", None) or ())
+    num_classes = getattr(label, "num_classes", None) or len(class_names)
+    if not num_classes:
+        raise ValueError(f"{name}: the {label_key!r} feature is not a ClassLabel.")
+    return SourceInfo(name, shape, int(num_classes), class_names)
+
+
+def _preparation_hint(name: str, data_dir: str | None) -> str:
+    target = f" --data_dir={data_dir}" if data_dir else ""
+    return (f"Prepare it once with `tfds build {name}{target} --file_format=array_record` "
+            f"(or tfds.builder({name!r}, data_dir=...).download_and_prepare("
+            f"file_format='array_record')), or pass download=True.")
+
+
+def _split_name(split: str, available: Sequence[str]) -> str:
+    """Our "test" is TFDS "validation" for data sets without a labelled test split."""
+    if split == "test" and available and "test" not in available and "validation" in available:
+        return "validation"
+    return split
+
+
+def _builder(name: str, data_dir: str | None):
+    import tensorflow_datasets as tfds
+
+    try:
+        return tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError as error:
+        raise ValueError(f"tfds:{name}: TFDS has no data set named {name!r} (see "
+                         f"tfds.list_builders() or the TFDS catalog).") from error
+
+
+def tfds_source(name: str, split: str, *, data_dir: str | None = None, seed: int = 0,
+                train_split: str = "train", test_split: str | None = None,
+                download: bool = False) -> TfdsSource:
+    """The ``split`` ("train", "test" or any TFDS split string) of TFDS data set ``name``.
+
+    ``train_split`` / ``test_split`` rename our "train" / "test" (e.g. "train[:90%]"); by
+    default "test" is TFDS "test", or "validation" where there is no test split. ``seed`` is
+    unused: the order is the sampler's.
+    """
+    del seed
+    builder = _builder(name, data_dir)
+    if download:
+        builder.download_and_prepare(file_format="array_record")
+    available = list(builder.info.splits.keys())
+    mapped = {"train": train_split, "test": test_split or _split_name("test", available)}
+    tfds_split = mapped.get(split, split)
+    try:
+        data = builder.as_data_source(split=tfds_split)
+    except Exception as error:  # tfds raises several types; say what is wrong and how to fix it
+        if not builder.is_prepared():
+            raise FileNotFoundError(f"tfds:{name} is not prepared in {builder.data_dir}. "
+                                    f"{_preparation_hint(name, data_dir)}") from error
+        if isinstance(error, NotImplementedError):
+            raise ValueError(f"tfds:{name} in {builder.data_dir} is not in the array_record "
+                             f"format needed for random access. "
+                             f"{_preparation_hint(name, data_dir)}") from error
+        raise ValueError(f"tfds:{name}: cannot read split {tfds_split!r} (splits: "
+                         f"{', '.join(available) or 'unknown'}): {error}") from error
+    image_key, label_key = builder.info.supervised_keys or ("image", "label")
+    info = source_info(f"tfds:{name}", builder.info.features, image_key, label_key)
+    return TfdsSource(data, info, image_key=image_key, label_key=label_key)

@@ -1,0 +1,85 @@
+"""``tfds:<name>`` through ``tfds.testing.mock_data`` (USE_CODE works without TensorFlow)."""
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from contrastive_jax.data.pipeline import make_train_loader
+from contrastive_jax.data.sources import SourceInfo
+from contrastive_jax.data.tfds_source import TfdsSource, tfds_source
+from contrastive_jax.registry import DATASETS
+
+
+def _mock(num_examples):
+    return tfds.testing.mock_data(num_examples=num_examples,
+                                  policy=tfds.testing.MockPolicy.USE_CODE)
+
+
+def test_mnist_records_and_info():
+    with _mock(24):
+        source = tfds_source("mnist", "train", download=True)
+        record = source[3]
+    assert len(source) == 24
+    assert record["image"].dtype == np.uint8 and record["image"].shape == (28, 28, 1)
+    assert record["label"].dtype == np.int32 and 0 <= int(record["label"]) < 10
+    assert source.info == SourceInfo("tfds:mnist", (28, 28, 1), 10, tuple("0123456789"))
+
+
+def test_registry_prefix_and_class_names_from_the_class_label():
+    with _mock(8):  # no download=True: as_data_source is mocked, so nothing is prepared
+        cifar = DATASETS.build("tfds:cifar10", "test", data_dir=None, seed=0)
+        fashion = DATASETS.build("tfds:fashion_mnist", "train", data_dir=None, seed=0)
+    assert cifar.info.image_shape == (32, 32, 3) and cifar.info.num_classes == 10
+    assert cifar[0]["image"].shape == (32, 32, 3)
+    assert fashion.info.class_names[:3] == ("T-shirt/top", "Trouser", "Pullover")
+
+
+def test_grain_loader_batches_a_tfds_source():
+    with _mock(32):
+        source = tfds_source("fashion_mnist", "train", download=True)
+        batch = next(iter(make_train_loader(source, global_batch_size=8, seed=0,
+                                            process_index=0, process_count=1)))
+    assert batch["image"].shape == (8, 28, 28, 1) and batch["image"].dtype == np.uint8
+    assert batch["label"].shape == (8,) and batch["label"].dtype == np.int32
+
+
+def test_unknown_dataset_names_the_catalog():
+    with pytest.raises(ValueError, match="no data set named 'not_a_dataset_xyz'"):
+        tfds_source("not_a_dataset_xyz", "train")
+
+
+def test_unprepared_data_dir_says_how_to_prepare(tmp_path):
+    with pytest.raises(FileNotFoundError, match="tfds build mnist --data_dir=.*array_record"):
+        tfds_source("mnist", "train", data_dir=str(tmp_path))
+
+
+def test_empty_split_is_an_error():
+    with _mock(0), pytest.raises(ValueError, match="split is empty"):
+        tfds_source("mnist", "train", download=True)
+
+
+def test_variable_size_images_are_rejected():
+    with _mock(2), pytest.raises(ValueError, match=r"\(None, None, 3\).*fixed-size"):
+        tfds_source("oxford_flowers102", "train", download=True)
+
+
+def test_a_record_of_unexpected_shape_or_dtype_fails_with_its_index():
+    info = SourceInfo("tfds:fake", (4, 4, 3), 2)
+    records = [{"image": np.zeros((4, 4, 3), np.uint8), "label": 1},
+               {"image": np.zeros((4, 5, 3), np.uint8), "label": 0},
+               {"image": np.zeros((4, 4, 3), np.float32), "label": 0}]
+    source = TfdsSource(records, info)
+    assert source[0]["label"] == 1
+    with pytest.raises(ValueError, match="record 1 .*shape \\(4, 5, 3\\)"):
+        source[1]
+    with pytest.raises(ValueError, match="record 2 has a float32"):
+        source[2]
+
+
+def test_test_split_falls_back_to_validation_only_when_there_is_no_test_split():
+    from contrastive_jax.data.tfds_source import _split_name
+
+    assert _split_name("test", ["train", "validation"]) == "validation"
+    assert _split_name("test", ["train", "test", "validation"]) == "test"
+    assert _split_name("test", []) == "test"      # splits unknown: keep the name
+    assert _split_name("train[:10%]", ["train"]) == "train[:10%]"

@@ -67,7 +67,10 @@ DATASETS = Registry(
         "digits": "contrastive_jax.data.sources:digits",
         "mnist5k": "contrastive_jax.data.sources:mnist5k",
     },
-    prefixes={},
+    prefixes={
+        "tfds": "contrastive_jax.data.tfds_source:tfds_source",
+        "captions": "contrastive_jax.data.captions:captions_source",
+    },
 )
 
 # --- augmentation presets: fn(**kwargs) -> augment(rng, images[B,H,W,C] f32 in [0,1]) ---------
@@ -75,6 +78,10 @@ AUGMENTATIONS = Registry(
     "augmentation",
     {
         "none": "contrastive_jax.data.augment:identity_preset",
+        "simclr": "contrastive_jax.data.augment:simclr",
+        "byol": "contrastive_jax.data.augment:byol",
+        "weak": "contrastive_jax.data.augment:weak",
+        "multicrop": "contrastive_jax.data.augment:multicrop",
     },
 )
 

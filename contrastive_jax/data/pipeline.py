@@ -1,8 +1,9 @@
 """The grain input pipeline: seeded shuffle, repeat, and per-process batches of the global batch.
 
-Each process reads a disjoint shard of the source (``jax.process_index()`` of
-``jax.process_count()``) and batches ``global_batch_size // process_count`` examples; the train
-loop turns the host-local batches into one global array. The iterator's state (a small JSON
+The sequence of global batches depends only on the seed; each process reads its own slice of
+every global batch (``jax.process_index()`` of ``jax.process_count()``), and the train loop
+turns the host-local slices into one global array. So the data a run sees does not change with
+the number of hosts. The iterator's state (a small JSON
 blob) goes into every checkpoint, so a resumed run sees exactly the batches an uninterrupted one
 would have seen.
 """
@@ -28,46 +29,48 @@ def local_batch_size(global_batch_size: int, process_count: int | None = None) -
 
 
 def make_train_loader(source, *, global_batch_size: int, seed: int,
-                      process_index: int | None = None,
-                      process_count: int | None = None) -> grain.DataLoader:
+                      process_index: int | None = None, process_count: int | None = None,
+                      num_threads: int = 2) -> grain.IterDataset:
     """An endless, seeded, shuffled loader of this process's share of each global batch.
 
-    Yields ``{"image": uint8 [b, H, W, C], "label": int32 [b], ...}`` with
-    ``b = global_batch_size / process_count``.
+    The order of *global* batches depends only on ``seed``: the examples are reshuffled every
+    epoch (grain ``shuffle`` + ``repeat``), cut into global batches of ``global_batch_size``
+    indices, and process ``p`` of ``n`` reads rows ``[p*b, (p+1)*b)`` of each, ``b =
+    global_batch_size / n``. So 2 processes together feed exactly the batches 1 process would,
+    and each process touches only its own records.
+
+    Yields ``{"image": uint8 [b, H, W, C], "label": int32 [b], ...}``. ``iter(loader)`` has
+    ``get_state()`` / ``set_state()`` (see ``iterator_state`` / ``restore_iterator``).
     """
     process_index = jax.process_index() if process_index is None else process_index
     process_count = jax.process_count() if process_count is None else process_count
-    batch = local_batch_size(global_batch_size, process_count)
-    shard_size = len(source) // process_count
-    if shard_size < batch:
+    local = local_batch_size(global_batch_size, process_count)
+    if len(source) < global_batch_size:
         raise ValueError(
-            f"The training split has {len(source)} examples ({shard_size} per process), fewer "
-            f"than one batch of {batch} per process: lower batch_size or use a larger dataset."
-        )
-    sampler = grain.IndexSampler(
-        num_records=len(source),
-        shard_options=grain.ShardOptions(
-            shard_index=process_index, shard_count=process_count, drop_remainder=True),
-        shuffle=True,
-        num_epochs=None,
-        seed=seed,
-    )
-    return grain.DataLoader(
-        data_source=source,
-        sampler=sampler,
-        operations=[grain.Batch(batch_size=batch, drop_remainder=True)],
-        worker_count=0,
-    )
+            f"The training split has {len(source)} examples, fewer than one batch of "
+            f"{global_batch_size}: lower batch_size or use a larger dataset.")
+    first = process_index * local
+
+    def read_local_share(global_indices: np.ndarray) -> dict[str, np.ndarray]:
+        indices = np.asarray(global_indices[first:first + local])
+        records = [source[int(i)] for i in indices]
+        return {key: np.stack([r[key] for r in records]) for key in records[0]}
+
+    dataset = (grain.MapDataset.range(len(source)).shuffle(seed=seed).repeat(None)
+               .batch(global_batch_size, drop_remainder=True).map(read_local_share))
+    return dataset.to_iter_dataset(grain.ReadOptions(num_threads=num_threads,
+                                                     prefetch_buffer_size=2))
 
 
 def iterator_state(iterator) -> dict:
     """The loader iterator's position as a JSON-serializable dict (for the checkpoint)."""
-    return json.loads(iterator.get_state().decode())
+    state = iterator.get_state()
+    return json.loads(state.decode()) if isinstance(state, bytes) else dict(state)
 
 
 def restore_iterator(iterator, state: dict) -> None:
     """Move ``iterator`` to the position saved by ``iterator_state``."""
-    iterator.set_state(json.dumps(state).encode())
+    iterator.set_state(state)
 
 
 def eval_batches(arrays: dict[str, np.ndarray], batch_size: int):

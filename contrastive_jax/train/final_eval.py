@@ -13,6 +13,7 @@ import ml_collections
 import numpy as np
 
 from contrastive_jax import evaluate
+from contrastive_jax.train.mesh import to_host
 from contrastive_jax.train.state import merge_model
 
 BASELINES = ("learned", "random_init", "raw_pixels")
@@ -34,8 +35,8 @@ class Evaluation:
 
     def embed(self, state, images: np.ndarray) -> np.ndarray:
         return evaluate.embed_dataset(
-            lambda model, x: self._embed(model.params, model.model_state, x), state, images,
-            batch_size=self.config.batch_size)
+            lambda model, x: to_host(self._embed(model.params, model.model_state, x)), state,
+            images, batch_size=self.config.batch_size)
 
     def _features(self, state):
         return self.embed(state, self.train["image"]), self.embed(state, self.test["image"])
@@ -84,7 +85,7 @@ class Evaluation:
         return {
             "method": config.method.name, "dataset": config.dataset.name,
             "encoder": config.encoder.name, "seed": config.seed,
-            "steps": int(jax.device_get(state.step)), "skipped_steps": skipped_steps,
+            "steps": int(to_host(state.step)), "skipped_steps": skipped_steps,
             "held_out_examples": int(len(self.test["label"])),
             "results": results, "wall_time_s": round(time.time() - start_time, 1),
         }

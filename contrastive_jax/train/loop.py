@@ -157,13 +157,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                 batch = mesh_lib.global_batch(next(data_iter), batch_sharding)
                 state, metrics = train_step(state, batch)
                 step += 1
-                if not int(metrics["finite"]):
+                if not int(mesh_lib.to_host(metrics["finite"])):
                     skipped += 1
                     if config.nonfinite == "stop":
                         raise NonFiniteLossError(_nonfinite_message(step, metrics, checkpointer))
                 progress.update(1)
                 if step % config.log_every_steps == 0 or step == config.total_steps:
-                    scalars = jax.device_get(metrics)
+                    scalars = mesh_lib.to_host(metrics)
                     scalars["skipped_steps"] = skipped
                     now = time.perf_counter()
                     scalars["steps_per_second"] = (step - window_step) / max(now - window_start, 1e-9)
@@ -194,7 +194,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
 
 def _nonfinite_message(step: int, metrics: dict, checkpointer: Checkpointer) -> str:
-    values = {k: float(v) for k, v in jax.device_get(metrics).items() if np.ndim(v) == 0}
+    values = {k: float(v) for k, v in mesh_lib.to_host(metrics).items() if np.ndim(v) == 0}
     terms = ", ".join(f"{k}={v:.4g}" for k, v in sorted(values.items()) if k != "finite")
     last = checkpointer.latest_step()
     where = (f"the last good checkpoint (step {last}) is intact" if last is not None

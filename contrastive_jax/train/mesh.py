@@ -86,3 +86,13 @@ def state_shardings(abstract_state, mesh: Mesh, *, min_size: int = 2**14):
     return jax.tree.map(
         lambda leaf: NamedSharding(mesh, fsdp_partition_spec(tuple(leaf.shape), fsdp_size, min_size)),
         abstract_state)
+
+
+def to_host(tree):
+    """NumPy copies of a pytree of (replicated) arrays, also when they span other processes:
+    a replicated array's local shard is the whole value."""
+    def fetch(x):
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:
+            return np.asarray(x.addressable_data(0))
+        return np.asarray(x)
+    return jax.tree.map(fetch, tree)

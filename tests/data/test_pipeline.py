@@ -79,3 +79,17 @@ def test_eval_batches_pad_the_last_batch():
     assert all(batch["label"].shape == (4,) for batch, _ in batches)
     # padding repeats the batch's first row; the caller drops everything after num_valid
     np.testing.assert_array_equal(batches[-1][0]["label"], [8, 9, 8, 8])
+
+
+def test_two_processes_together_feed_the_one_process_batches():
+    source = _indexed_source(100)
+    single = iter(make_train_loader(source, global_batch_size=64, seed=3, process_index=0,
+                                    process_count=1))
+    halves = [iter(make_train_loader(source, global_batch_size=64, seed=3, process_index=p,
+                                     process_count=2)) for p in (0, 1)]
+    for _ in range(5):  # past an epoch boundary: 100 examples / 64 per batch
+        whole = next(single)
+        parts = [next(h) for h in halves]
+        for key in ("image", "label"):
+            assert parts[0][key].shape[0] == 32
+            np.testing.assert_array_equal(np.concatenate([p[key] for p in parts]), whole[key])

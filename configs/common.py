@@ -57,4 +57,5 @@ def base_config() -> ml_collections.ConfigDict:
     config.nonfinite = "stop"  # "stop": halt naming the step; "skip": drop the update, count it
     config.resume = "auto"  # "auto": refuse a workdir made by another config; "force": resume anyway
     config.progress_bar = True
+    config.grad_cache = ml_collections.ConfigDict(dict(chunk_size=0))  # 0: off
     return config

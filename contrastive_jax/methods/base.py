@@ -72,6 +72,22 @@ class Method(abc.ABC):
     def loss(self, model: nnx.Module, method_state: Any, batch: dict, rng: jax.Array):
         """``(loss, (metrics, new_method_state))`` for one global batch; pure, jit-able."""
 
+    # --- GradCache (Gao et al., 2021): optional, for methods whose loss is a function of
+    # per-example embeddings. ``train.grad_cache`` calls these three in this order.
+    supports_grad_cache = False
+
+    def encoder_inputs(self, batch: dict, rng: jax.Array) -> jax.Array:
+        """Everything the encoder will see this step, stacked: ``[N, ...]`` (e.g. both views)."""
+        raise TypeError(f"{type(self).__name__} does not support grad_cache")
+
+    def embed_for_loss(self, model: nnx.Module, inputs: jax.Array) -> jax.Array:
+        """Per-example embeddings ``[n, D]`` of a chunk of ``encoder_inputs``."""
+        raise TypeError(f"{type(self).__name__} does not support grad_cache")
+
+    def loss_from_embeddings(self, embeddings: jax.Array) -> jax.Array:
+        """The scalar loss from all ``[N, D]`` embeddings of the step."""
+        raise TypeError(f"{type(self).__name__} does not support grad_cache")
+
     def embed(self, model: nnx.Module, images: jax.Array) -> jax.Array:
         """Frozen representation for evaluation: encoder features in inference mode."""
         return model.encoder(center_pixels(images_to_unit_range(images)), train=False)

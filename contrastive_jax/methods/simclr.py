@@ -41,15 +41,26 @@ class SimCLR(Method):
         encoder = build_encoder(self.config.encoder, self.image_shape, rngs)
         projector = ProjectionMLP(
             encoder.feature_dim, hidden_dim=method_config.proj_hidden_dim,
-            out_dim=method_config.proj_dim, num_layers=method_config.proj_layers, rngs=rngs)
+            out_dim=method_config.proj_dim, num_layers=method_config.proj_layers,
+            norm=method_config.get("proj_norm", "batch"), rngs=rngs)
         return EncoderWithProjector(encoder, projector), {}
 
     def loss(self, model, method_state, batch, rng):
-        images = images_to_unit_range(batch["image"])
-        view1, view2 = self.make_views(rng, images)[:2]
-        batch_size = view1.shape[0]
-        # One forward pass over both views: BatchNorm statistics span the 2B views.
-        _, z = model(center_pixels(jnp.concatenate([view1, view2])), train=True)
-        z1, z2 = z[:batch_size], z[batch_size:]
-        loss = losses.nt_xent(z1, z2, temperature=self.config.method.temperature)
+        z = self.embed_for_loss(model, self.encoder_inputs(batch, rng))
+        loss = self.loss_from_embeddings(z)
         return loss, ({"loss": loss, "embedding_std": embedding_std(z)}, method_state)
+
+    supports_grad_cache = True
+
+    def encoder_inputs(self, batch, rng):
+        """Both views stacked, ``[2B, H, W, C]``: one forward pass, so BatchNorm statistics span
+        the 2B views."""
+        view1, view2 = self.make_views(rng, images_to_unit_range(batch["image"]))[:2]
+        return center_pixels(jnp.concatenate([view1, view2]))
+
+    def embed_for_loss(self, model, inputs):
+        return model(inputs, train=True)[1]
+
+    def loss_from_embeddings(self, embeddings):
+        z1, z2 = jnp.split(embeddings, 2)
+        return losses.nt_xent(z1, z2, temperature=self.config.method.temperature)

@@ -11,6 +11,9 @@ from flax import nnx
 class ConvNet(nnx.Module):
     """Conv blocks of ``widths`` channels; the first ``num_pooled`` blocks halve the resolution.
 
+    ``norm="none"`` drops BatchNorm (conv biases instead), making every example's features
+    independent of the rest of the batch (needed for exact GradCache chunking).
+
     The representation is the flattened last feature map (``pool="flatten"``, as used for linear
     probes of small convnets) or its global average (``pool="mean"``).
 
@@ -18,17 +21,22 @@ class ConvNet(nnx.Module):
     """
 
     def __init__(self, *, in_shape: Sequence[int], widths: Sequence[int] = (32, 64, 64),
-                 num_pooled: int = 2, pool: str = "flatten", rngs: nnx.Rngs):
+                 num_pooled: int = 2, pool: str = "flatten", norm: str = "batch",
+                 rngs: nnx.Rngs):
         if pool not in ("flatten", "mean"):
             raise ValueError(f"ConvNet pool must be 'flatten' or 'mean', got {pool!r}.")
+        if norm not in ("batch", "none"):
+            raise ValueError(f"ConvNet norm must be 'batch' or 'none', got {norm!r}.")
         height, width, channels = in_shape
         if num_pooled > len(widths):
             raise ValueError(f"num_pooled={num_pooled} exceeds the number of blocks {len(widths)}.")
         self.convs = nnx.List()
         self.norms = nnx.List()
         for out_channels in widths:
-            self.convs.append(nnx.Conv(channels, out_channels, (3, 3), use_bias=False, rngs=rngs))
-            self.norms.append(nnx.BatchNorm(out_channels, momentum=0.9, rngs=rngs))
+            self.convs.append(nnx.Conv(channels, out_channels, (3, 3), use_bias=norm == "none",
+                                       rngs=rngs))
+            self.norms.append(nnx.BatchNorm(out_channels, momentum=0.9, rngs=rngs)
+                              if norm == "batch" else None)
             channels = out_channels
         self.num_pooled = num_pooled
         self.pool = pool
@@ -37,7 +45,10 @@ class ConvNet(nnx.Module):
 
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         for index, (conv, norm) in enumerate(zip(self.convs, self.norms)):
-            x = nnx.relu(norm(conv(x), use_running_average=not train))
+            x = conv(x)
+            if norm is not None:
+                x = norm(x, use_running_average=not train)
+            x = nnx.relu(x)
             if index < self.num_pooled:
                 x = nnx.max_pool(x, (2, 2), strides=(2, 2))
         if self.pool == "mean":

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from contrastive_jax.data.pipeline import iterator_state, make_train_loader, restore_iterator
 from contrastive_jax.train import experiment, final_eval, mesh as mesh_lib, optim, workdir as workdir_lib
 from contrastive_jax.train.checkpoint import Checkpointer
+from contrastive_jax.train.grad_cache import check_grad_cache
 from contrastive_jax.train.state import count_params, plan_train_state
 from contrastive_jax.train.step import make_train_step
 
@@ -136,10 +137,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
               f"(mesh {dict(mesh.shape)}), {config.total_steps} steps.", flush=True)
 
     batch_sharding = mesh_lib.batch_sharding(mesh)
+    chunk_size = int(config.get("grad_cache", {}).get("chunk_size", 0) or 0)
+    if chunk_size:
+        check_grad_cache(parts.method, chunk_size, config.batch_size)
     train_step = make_train_step(
         graphdef=graphdef, method=parts.method, optimizer=optimizer, schedule=schedule,
         seed=config.seed, state_sharding=state_sharding, batch_sharding=batch_sharding,
-        metrics_sharding=mesh_lib.replicated(mesh))
+        metrics_sharding=mesh_lib.replicated(mesh), grad_cache_chunk_size=chunk_size)
     evaluator = final_eval.Evaluation(parts, graphdef, config.eval)
     writer = MetricsWriter(workdir, enabled=is_main, resume_step=start_step)
 

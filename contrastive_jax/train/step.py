@@ -38,15 +38,16 @@ def loss_and_grads(state: TrainState, batch: dict, *, graphdef, method, seed: in
 
 
 def train_step(state: TrainState, batch: dict, *, graphdef, method, optimizer,
-               schedule, seed: int) -> tuple[TrainState, dict]:
+               schedule, seed: int, compute_grads=loss_and_grads) -> tuple[TrainState, dict]:
     """One optimizer step on a global batch.
 
     The loss, its gradient and the updates are computed once for the whole (sharded) batch. If
     the loss or any gradient is not finite, the update is not applied (parameters, optimizer,
     model and method state keep their values) and ``metrics["finite"]`` is 0, so the caller can
     stop or skip. ``state`` is donated by the jitted wrapper (``make_train_step``).
+    ``compute_grads`` is ``loss_and_grads`` or the chunked ``grad_cache_loss_and_grads``.
     """
-    (loss, (metrics, method_state, model_state)), grads = loss_and_grads(
+    (loss, (metrics, method_state, model_state)), grads = compute_grads(
         state, batch, graphdef=graphdef, method=method, seed=seed)
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
@@ -66,9 +67,20 @@ def train_step(state: TrainState, batch: dict, *, graphdef, method, optimizer,
 
 
 def make_train_step(*, graphdef, method, optimizer, schedule, seed: int,
-                    state_sharding, batch_sharding, metrics_sharding):
-    """``train_step`` jitted with explicit in/out shardings; argument 0 (the state) is donated."""
+                    state_sharding, batch_sharding, metrics_sharding,
+                    grad_cache_chunk_size: int = 0):
+    """``train_step`` jitted with explicit in/out shardings; argument 0 (the state) is donated.
+
+    ``grad_cache_chunk_size > 0`` computes the gradient with GradCache in chunks of that many
+    encoder inputs (``train.grad_cache``).
+    """
+    compute_grads = loss_and_grads
+    if grad_cache_chunk_size:
+        from contrastive_jax.train.grad_cache import grad_cache_loss_and_grads
+
+        compute_grads = functools.partial(grad_cache_loss_and_grads,
+                                          chunk_size=grad_cache_chunk_size)
     step = functools.partial(train_step, graphdef=graphdef, method=method, optimizer=optimizer,
-                             schedule=schedule, seed=seed)
+                             schedule=schedule, seed=seed, compute_grads=compute_grads)
     return jax.jit(step, in_shardings=(state_sharding, batch_sharding),
                    out_shardings=(state_sharding, metrics_sharding), donate_argnums=0)

@@ -82,6 +82,25 @@ def run(config, workdir: str) -> int:
     return 0
 
 
+def parse_flags(argv):
+    """absl's flag parsing, with config errors (an unknown ``--config.<key>``, a value of the
+    wrong type, a broken config file) reported in one line instead of a traceback."""
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as error:
+        lines = [line for line in str(error).splitlines() if line.strip()]
+        # ml_collections embeds the config file's traceback: keep its first and last lines.
+        message = lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1].strip()}"
+    except (KeyError, AttributeError) as error:
+        key = str(error.args[0] if error.args else error).strip("'\"")
+        message = (f"unknown config key {key!r} in the --config.* overrides; each must name a "
+                   "key that the config file defines.")
+    except (TypeError, ValueError) as error:
+        message = f"bad --config.* override: {error}"
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
 def main(argv) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
@@ -94,4 +113,4 @@ def main(argv) -> None:
 
 if __name__ == "__main__":
     _ensure_repo_on_path()
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -35,7 +35,7 @@ def test_validate_rejects_bad_values():
     config = importlib.import_module("configs.simclr").get_config("scale=tiny")
     config.unlock()
     for key, value, message in [("batch_size", 0, "positive integer"),
-                                ("total_steps", 2.5, "positive integer")]:
+                                ("total_steps", -1, "positive integer")]:
         bad = config.copy_and_resolve_references()
         bad[key] = value
         with pytest.raises(ValueError, match=message):

@@ -49,7 +49,8 @@ def test_rerun_with_more_steps_resumes(finished_run):
 
 
 @pytest.mark.parametrize("overrides,message", [
-    (("--config.no_such_key=1",), "no_such_key"),
+    (("--config.no_such_key=1",), "unknown config key 'no_such_key'"),
+    (("--config.batch_size=abc",), "--config.batch_size=abc: invalid literal"),
     (("--config.method.name=simclrr",), "Unknown method 'simclrr'. Valid method names:"),
     (("--config.batch_size=36",), "batch_size=36 is not divisible by the 8 devices"),
     (("--config.optimizer.learning_rate=nan",), "learning_rate must be finite"),

@@ -70,16 +70,19 @@ def test_sigkill_at_three_random_steps_resumes_bitwise(tmp_path):
         read_rows(reference / "metrics.jsonl"))
 
 
-def test_sigterm_saves_current_step_and_next_run_continues(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_stop_signal_saves_current_step_and_next_run_continues(tmp_path, signum):
+    """SIGTERM (preemption) and SIGINT (Ctrl-C) both save the current step and exit."""
     workdir = tmp_path / "run"
     overrides = ("--config.total_steps=400", "--config.checkpoint.every_steps=1000",
                  "--config.eval.every_steps=1000", "--config.eval.final_linear_probe=False",
                  "--config.eval.final_baselines=False", "--config.eval.plot_embedding=False")
     process = start_main(workdir, *overrides)
     wait_for_step(process, workdir, 3)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert process.returncode == 128 + signum, stderr[-2000:]
+    assert f"{signal.Signals(signum).name} received" in stderr
     saved = [int(s) for s in os.listdir(workdir / "checkpoints") if s.isdigit()]
     assert len(saved) == 1 and saved[0] >= 3
     assert f"saved a checkpoint at step {saved[0]}" in stderr

@@ -143,10 +143,12 @@ def test_warm_start_reaches_the_same_solution():
 
 def test_rejects_bad_labels_and_empty_grid():
     features = np.zeros((10, 2), np.float32)
+    labels = np.zeros(10, np.int32)
     with pytest.raises(ValueError, match="labels"):
-        linear_probe(features, np.full(10, 3), features, np.zeros(10), num_classes=3)
+        linear_probe(features, np.full(10, 3), features, labels, num_classes=3)
+    with pytest.raises(ValueError, match="integers"):
+        linear_probe(features, np.zeros(10), features, labels, num_classes=3)
     with pytest.raises(ValueError, match="empty"):
-        linear_probe(features, np.zeros(10), features, np.zeros(10), num_classes=3, l2_grid=())
+        linear_probe(features, labels, features, labels, num_classes=3, l2_grid=())
     with pytest.raises(ValueError, match="non-finite"):
-        linear_probe(np.full((10, 2), np.inf), np.zeros(10), features, np.zeros(10),
-                     num_classes=3)
+        linear_probe(np.full((10, 2), np.inf), labels, features, labels, num_classes=3)

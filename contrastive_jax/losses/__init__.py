@@ -4,6 +4,11 @@ Every loss is ``fn(arrays..., *, hyperparameters, axis_name=None) -> scalar``: k
 hyperparameters with the paper's defaults, the mean over anchors, logits in float32 (or wider),
 and, where negatives or batch statistics are involved, ``axis_name`` to take them from every
 device inside ``jax.shard_map``. Each docstring gives the formula, the shapes and the paper.
+
+The similarity losses (``info_nce``, ``nt_xent``, ``dcl``, ``dclw``, ``clip``, ``siglip``,
+``supcon``) also take ``block_size``: the exact memory-efficient form (``blockwise.py``) that never
+materializes the [B, B] logits, and across devices streams the keys around a ring of ``ppermute``
+steps (``cross_device="ring"``, ``ring.py``) or all-gathers them (``"all_gather"``).
 """
 
 from contrastive_jax.losses.alignment_uniformity import alignment, uniformity

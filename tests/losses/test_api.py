@@ -31,13 +31,26 @@ def test_docstrings_name_a_paper_with_its_year_and_give_shapes():
         assert re.search(r"Shapes?:|\[[A-Z]", doc), name
 
 
-def test_hyperparameters_are_keyword_only_and_block_size_is_not_accepted_yet():
+BLOCKWISE = {"info_nce", "nt_xent", "dcl", "dclw", "clip", "siglip", "supcon"}
+
+
+def test_hyperparameters_are_keyword_only():
     for name in REQUIRED:
         params = inspect.signature(getattr(losses, name)).parameters
-        assert "block_size" not in params, name
         for param in params.values():
             if param.default is not inspect.Parameter.empty and param.name != "labels":
                 assert param.kind is inspect.Parameter.KEYWORD_ONLY, (name, param.name)
         if name in DISTRIBUTED:
             assert params["axis_name"].kind is inspect.Parameter.KEYWORD_ONLY, name
             assert params["axis_name"].default is None, name
+
+
+def test_similarity_losses_accept_block_size_and_cross_device():
+    for name in REQUIRED:
+        params = inspect.signature(getattr(losses, name)).parameters
+        assert ("block_size" in params) == (name in BLOCKWISE), name
+        if name in BLOCKWISE:
+            assert params["block_size"].kind is inspect.Parameter.KEYWORD_ONLY, name
+            assert params["block_size"].default is None, name
+            assert params["cross_device"].default == "ring", name
+            assert "block_size" in inspect.getdoc(getattr(losses, name)), name

@@ -90,6 +90,14 @@ ENCODERS = Registry(
     "encoder",
     {
         "convnet": "contrastive_jax.models.convnet:ConvNet",
+        "resnet18": "contrastive_jax.models.resnet:resnet18",
+        "resnet50": "contrastive_jax.models.resnet:resnet50",
+        "vit_ti": "contrastive_jax.models.vit:vit_ti",
+        "vit_s": "contrastive_jax.models.vit:vit_s",
+        "vit_b": "contrastive_jax.models.vit:vit_b",
+        "vit": "contrastive_jax.models.vit:ViT",
+        "mlp": "contrastive_jax.models.mlp:MLPEncoder",
+        "text_transformer": "contrastive_jax.models.text:TextTransformer",
     },
 )
 
@@ -98,5 +106,23 @@ METHODS = Registry(
     "method",
     {
         "simclr": "contrastive_jax.methods.simclr:SimCLR",
+        "dcl": "contrastive_jax.methods.dcl:DCL",
+        "dclw": "contrastive_jax.methods.dcl:DCLW",
+        "supcon": "contrastive_jax.methods.supcon:SupCon",
+        "moco_v2": "contrastive_jax.methods.moco:MoCoV2",
+        "mochi": "contrastive_jax.methods.moco:MoCHi",
+        "moco_v3": "contrastive_jax.methods.moco:MoCoV3",
+        "byol": "contrastive_jax.methods.byol:BYOL",
+        "simsiam": "contrastive_jax.methods.simsiam:SimSiam",
+        "directpred": "contrastive_jax.methods.directpred:DirectPred",
+        "swav": "contrastive_jax.methods.swav:SwAV",
+        "barlow_twins": "contrastive_jax.methods.decorrelation:BarlowTwins",
+        "vicreg": "contrastive_jax.methods.decorrelation:VICReg",
+        "wmse": "contrastive_jax.methods.decorrelation:WMSE",
+        "nnclr": "contrastive_jax.methods.nnclr:NNCLR",
+        "mv_infonce": "contrastive_jax.methods.multiview:MVInfoNCE",
+        "mv_dhel": "contrastive_jax.methods.multiview:MVDHEL",
+        "clip": "contrastive_jax.methods.clip:CLIP",
+        "siglip": "contrastive_jax.methods.clip:SigLIP",
     },
 )

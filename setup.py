@@ -25,6 +25,7 @@ setup(
         "tensorboardX>=2.6",
     ],
     extras_require={
-        "dev": ["pytest>=8", "chex>=0.1.87", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6"],
+        "dev": ["pytest>=8", "pytest-xdist>=3.5", "chex>=0.1.87", "nbclient>=0.10",
+                "nbformat>=5.10", "ipykernel>=6"],
     },
 )

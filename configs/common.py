@@ -43,14 +43,18 @@ def base_config() -> ml_collections.ConfigDict:
     config.method = ml_collections.ConfigDict(dict(name="simclr"))
     config.optimizer = ml_collections.ConfigDict(dict(
         name="adamw", learning_rate=1e-3, weight_decay=1e-4, warmup_steps=50,
-        final_lr_fraction=0.0, grad_clip_norm=0.0))
+        final_lr_fraction=0.0, grad_clip_norm=0.0,
+        decay_all=False))  # False: no weight decay on biases, norm scales, logit scale/bias
     config.batch_size = 256
     config.total_steps = 600
     config.mesh = ml_collections.ConfigDict(dict(data=-1, fsdp=1, fsdp_min_size=2**14))
     config.eval = ml_collections.ConfigDict(dict(
         every_steps=200, batch_size=500, knn_k=20, knn_temperature=0.07,
         final_linear_probe=True, probe_l2_grid=(1e-3, 1e-2, 1e-1), probe_max_iter=200,
-        final_baselines=True, plot_embedding=True))
+        final_baselines=True, plot_embedding=True,
+        # Extra rows / keys in summary.json for experiments/: a probe of the projector output
+        # ("learned_projection") and label-free diagnostics (RankMe, std) of every row.
+        probe_projection=False, diagnostics=False))
     config.checkpoint = ml_collections.ConfigDict(dict(every_steps=100, max_to_keep=3))
     config.log_every_steps = 10
     # Run control, not part of the experiment's identity (see train.workdir.IDENTITY_EXEMPT).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import jax
 import ml_collections
 import optax
 
@@ -23,18 +24,31 @@ def learning_rate_schedule(opt_config: ml_collections.ConfigDict, total_steps: i
         end_value=peak * float(opt_config.get("final_lr_fraction", 0.0)))
 
 
+def decay_mask(params):
+    """True for weight matrices and kernels (ndim >= 2), False for biases, norm scales and
+    scalars such as CLIP's logit scale and SigLIP's bias, which are not weight-decayed (as in
+    CLIP, SimCLR's LARS and BYOL)."""
+    return jax.tree.map(lambda leaf: leaf.ndim >= 2, params)
+
+
 def make_optimizer(opt_config: ml_collections.ConfigDict, total_steps: int):
-    """``(optax.GradientTransformation, schedule)`` for ``opt_config.name`` in OPTIMIZERS."""
+    """``(optax.GradientTransformation, schedule)`` for ``opt_config.name`` in OPTIMIZERS.
+
+    Weight decay applies to ``decay_mask`` leaves only; ``optimizer.decay_all=True`` decays
+    every parameter.
+    """
     schedule = learning_rate_schedule(opt_config, total_steps)
     name = opt_config.name
     weight_decay = float(opt_config.get("weight_decay", 0.0))
+    mask = None if opt_config.get("decay_all", False) else decay_mask
     if name == "adamw":
-        tx = optax.adamw(schedule, weight_decay=weight_decay)
+        tx = optax.adamw(schedule, weight_decay=weight_decay, mask=mask)
     elif name == "sgd":
-        tx = optax.chain(optax.add_decayed_weights(weight_decay),
+        tx = optax.chain(optax.add_decayed_weights(weight_decay, mask=mask),
                          optax.sgd(schedule, momentum=float(opt_config.get("momentum", 0.9))))
     elif name == "lars":
-        tx = optax.lars(schedule, weight_decay=weight_decay,
+        tx = optax.lars(schedule, weight_decay=weight_decay, weight_decay_mask=mask or True,
+                        trust_ratio_mask=mask or True,
                         momentum=float(opt_config.get("momentum", 0.9)))
     else:
         raise ValueError(f"Unknown optimizer {name!r}. Valid optimizer names: {', '.join(OPTIMIZERS)}.")

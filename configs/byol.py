@@ -6,7 +6,8 @@
 Arguments (``--config=configs/byol.py:dataset=digits,scale=small``):
   dataset: mnist5k | digits | tfds:<name> | ...      scale: small (default) | tiny (smoke test)
 Any key can be overridden with ``--config.<key>=<value>``, e.g.
-``--config.method.base_momentum=0.996``.
+``--config.method.base_momentum=0.996``; ``--config.method.predictor=linear`` (or ``none``)
+for the predictor ablation of experiments/directpred.py.
 
 The paper's base momentum 0.996 is for 300+ epochs; 0.99 suits the 600 steps here.
 """
@@ -18,4 +19,5 @@ def get_config(arg: str | None = None):
     return common.catalog_config(
         arg, "byol.py", learning_rate=1e-3, augment=common.BYOL_AUGMENT,
         method=dict(name="byol", base_momentum=0.99, momentum_schedule="cosine",
-                    proj_hidden_dim=512, proj_dim=128, proj_layers=2, pred_hidden_dim=512))
+                    proj_hidden_dim=512, proj_dim=128, proj_layers=2, pred_hidden_dim=512,
+                    predictor="mlp"))

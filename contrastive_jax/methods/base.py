@@ -91,3 +91,12 @@ class Method(abc.ABC):
     def embed(self, model: nnx.Module, images: jax.Array) -> jax.Array:
         """Frozen representation for evaluation: encoder features in inference mode."""
         return model.encoder(center_pixels(images_to_unit_range(images)), train=False)
+
+    def embed_projection(self, model: nnx.Module, images: jax.Array) -> jax.Array:
+        """The projector's output on ``embed``'s features, in inference mode: the space the
+        loss sees, probed to compare with the pre-projection representation."""
+        projector = getattr(model, "projector", None)
+        if projector is None:
+            raise TypeError(f"{type(self).__name__}'s model has no projector to probe "
+                            f"(config.eval.probe_projection needs one).")
+        return projector(self.embed(model, images), train=False)

@@ -11,18 +11,27 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from contrastive_jax import losses
-from contrastive_jax.methods.common import embedding_std, views_of
+from contrastive_jax.methods.common import check_predictor, embedding_std, views_of
 from contrastive_jax.methods.momentum import MomentumMethod
 
 
 class BYOL(MomentumMethod):
-    """config.method: base_momentum, proj_hidden_dim, proj_dim, proj_layers, pred_hidden_dim.
+    """config.method: base_momentum, proj_hidden_dim, proj_dim, proj_layers, pred_hidden_dim,
+    predictor ("mlp" default | "linear" | "none": the ablations of Tian et al., 2021).
 
     method_state: {"target": EMA weights of encoder + projector, "step": int32 []}.
     """
 
+    def __init__(self, config, **kwargs):
+        super().__init__(config, **kwargs)
+        if self.uses_predictor:
+            check_predictor(config.method)
+
     def predict(self, model, method_state, z):
-        """``(p [2B, D], state updates)``: the online prediction of the target projection."""
+        """``(p [2B, D], state updates)``: the online prediction of the target projection
+        (``z`` itself without a predictor)."""
+        if model.predictor is None:
+            return z, {}
         return model.predictor(z, train=True), {}
 
     def loss(self, model, method_state, batch, rng):

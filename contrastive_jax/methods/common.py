@@ -19,12 +19,12 @@ from flax import nnx
 
 from contrastive_jax.methods.base import Method, build_encoder, center_pixels, images_to_unit_range
 from contrastive_jax.methods.simclr import EncoderWithProjector, SimCLR, embedding_std
-from contrastive_jax.models import PredictorMLP, ProjectionMLP
+from contrastive_jax.models import LinearPredictor, PredictorMLP, ProjectionMLP
 
 __all__ = ["EncoderWithProjector", "embedding_std", "SiameseModel", "ProjectedViews",
            "build_siamese", "views_of", "forward_views", "param_arrays", "with_params", "ema",
            "cosine_momentum", "enqueue", "init_queue", "check_momentum", "check_queue_size",
-           "check_num_views", "num_views_of"]
+           "check_num_views", "num_views_of", "PREDICTORS", "check_predictor"]
 
 
 # --- models -------------------------------------------------------------------------------
@@ -54,7 +54,8 @@ class SiameseModel(nnx.Module):
 def build_siamese(method_config: ml_collections.ConfigDict, encoder_config, image_shape,
                   rng: jax.Array, *, predictor: bool) -> SiameseModel:
     """Encoder, projector (``proj_hidden_dim``, ``proj_dim``, ``proj_layers``, optional
-    ``proj_last_norm``) and, if asked, a predictor of width ``pred_hidden_dim``."""
+    ``proj_last_norm``) and, if asked, the predictor named by ``method_config.predictor``
+    (``"mlp"`` of width ``pred_hidden_dim`` by default; see ``check_predictor``)."""
     rngs = nnx.Rngs(params=rng)
     encoder = build_encoder(encoder_config, image_shape, rngs)
     projector = ProjectionMLP(
@@ -62,9 +63,21 @@ def build_siamese(method_config: ml_collections.ConfigDict, encoder_config, imag
         out_dim=method_config.proj_dim, num_layers=method_config.proj_layers,
         last_norm=method_config.get("proj_last_norm", False),
         norm=method_config.get("proj_norm", "batch"), rngs=rngs)
-    head = (PredictorMLP(method_config.proj_dim, hidden_dim=method_config.pred_hidden_dim,
-                         rngs=rngs) if predictor else None)
+    head = build_predictor(method_config, rngs) if predictor else None
     return SiameseModel(encoder, projector, head)
+
+
+PREDICTORS = ("mlp", "linear", "none")
+
+
+def build_predictor(method_config: ml_collections.ConfigDict, rngs: nnx.Rngs):
+    """``method_config.predictor``: "mlp" (default; ``pred_hidden_dim`` wide), "linear" (a
+    trained ``[proj_dim, proj_dim]`` map, Tian et al. 2021) or "none" (no predictor: None)."""
+    kind = check_predictor(method_config)
+    dim = method_config.proj_dim
+    if kind == "mlp":
+        return PredictorMLP(dim, hidden_dim=method_config.pred_hidden_dim, rngs=rngs)
+    return LinearPredictor(dim, rngs=rngs) if kind == "linear" else None
 
 
 # --- views --------------------------------------------------------------------------------
@@ -213,6 +226,13 @@ def num_views_of(method: Method) -> int:
     if count is None:
         count = method.config.augment.get("num_views", 2)
     return int(count)
+
+
+def check_predictor(method_config: ml_collections.ConfigDict) -> str:
+    kind = method_config.get("predictor", "mlp")
+    if kind not in PREDICTORS:
+        raise ValueError(f"config.method.predictor must be one of {PREDICTORS}, got {kind!r}.")
+    return kind
 
 
 def check_num_views(method: Method, minimum: int = 2) -> int:

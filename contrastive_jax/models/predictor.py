@@ -20,3 +20,19 @@ class PredictorMLP(ProjectionMLP):
 
     def __init__(self, dim: int, *, hidden_dim: int = 512, rngs: nnx.Rngs):
         super().__init__(dim, hidden_dim=hidden_dim, out_dim=dim, num_layers=2, rngs=rngs)
+
+
+class LinearPredictor(nnx.Module):
+    """A bias-free linear predictor ``p = W_p z``, ``W_p: [dim, dim]`` trained by gradient.
+
+    The linear predictor of "Understanding self-supervised Learning Dynamics without Contrastive
+    Pairs", Tian, Chen and Ganguli, 2021 (the baseline DirectPred replaces).
+    x: [B, dim] -> [B, dim].
+    """
+
+    def __init__(self, dim: int, *, rngs: nnx.Rngs):
+        self.linear = nnx.Linear(dim, dim, use_bias=False, rngs=rngs)
+
+    def __call__(self, x, *, train: bool):
+        del train  # no normalization: the same map in training and evaluation
+        return self.linear(x)

@@ -1,6 +1,12 @@
 """Evaluation during and after training: online kNN, and the final table of held-out linear
 probe and kNN accuracy for the learned encoder, the same encoder at initialisation, and raw
-pixels (the two baselines every SSL number should be read against)."""
+pixels (the two baselines every SSL number should be read against).
+
+Options read by ``experiments/``: ``eval.probe_projection`` adds a ``learned_projection`` row
+(the projector's output, probed like the encoder's features); ``eval.diagnostics`` adds RankMe,
+uniformity and per-dimension std (collapse measures) to every row. Image-text methods (with
+``embed_text``, on a ``captions:`` source) also get ``zero_shot`` accuracy in their rows.
+"""
 
 from __future__ import annotations
 
@@ -29,13 +35,20 @@ class Evaluation:
         self.train = parts.train_source.as_arrays()
         self.test = parts.test_source.as_arrays()
         self.last_features = None
-        self._embed = jax.jit(
-            lambda params, model_state, images: parts.method.embed(
-                merge_model(graphdef, params, model_state), images))
+        self.prompts = getattr(parts.train_source, "prompts", None)  # captions: [C, T, L]
+        self._graphdef = graphdef
+        self._embed = self._jit(parts.method.embed)
 
-    def embed(self, state, images: np.ndarray) -> np.ndarray:
+    def _jit(self, embed_fn):
+        """``embed_fn(model, x)`` as a jitted function of (params, model_state, x)."""
+        graphdef = self._graphdef
+        return jax.jit(lambda params, model_state, x: embed_fn(
+            merge_model(graphdef, params, model_state), x))
+
+    def embed(self, state, images: np.ndarray, embed_fn=None) -> np.ndarray:
+        embed_fn = embed_fn or self._embed
         return evaluate.embed_dataset(
-            lambda model, x: to_host(self._embed(model.params, model.model_state, x)), state,
+            lambda model, x: to_host(embed_fn(model.params, model.model_state, x)), state,
             images, batch_size=self.config.batch_size)
 
     def _features(self, state):
@@ -68,17 +81,50 @@ class Evaluation:
             scores["linear_probe"] = float(probe["accuracy"])
             scores["linear_probe_l2"] = float(probe["l2"])
         scores["feature_dim"] = int(train_features.shape[1])
+        if self.config.get("diagnostics", False):
+            scores.update(evaluate.representation_diagnostics(test_features))
+        return scores
+
+    def projection_scores(self, state) -> dict:
+        """Scores of the projector's output (``method.embed_projection``)."""
+        if not hasattr(self, "_embed_projection"):
+            self._embed_projection = self._jit(self.method.embed_projection)
+        return self.score(self.embed(state, self.train["image"], self._embed_projection),
+                          self.embed(state, self.test["image"], self._embed_projection))
+
+    def zero_shot(self, state) -> float | None:
+        """Held-out zero-shot accuracy from every caption template of every class, for methods
+        with ``embed_text`` on a captions source; None otherwise."""
+        if self.prompts is None or not hasattr(self.method, "embed_text"):
+            return None
+        if not hasattr(self, "_embed_image"):
+            self._embed_image = self._jit(self.method.embed_image)
+            self._embed_text = self._jit(self.method.embed_text)
+        images = self.embed(state, self.test["image"], self._embed_image)
+        num_classes, num_templates, length = self.prompts.shape
+        text = self.embed(state, self.prompts.reshape(-1, length), self._embed_text)
+        return evaluate.zero_shot_accuracy(images, self.test["label"],
+                                           text.reshape(num_classes, num_templates, -1))
+
+    def _encoder_scores(self, state, features=None) -> dict:
+        """The scores of ``state``'s encoder (+ zero-shot where the method has a text tower)."""
+        scores = self.score(*(features or self._features(state)))
+        zero_shot = self.zero_shot(state)
+        if zero_shot is not None:
+            scores["zero_shot"] = zero_shot
         return scores
 
     def final(self, state, config, *, start_time: float, initial_state=None,
               skipped_steps: int = 0) -> dict:
         """The summary dict: scores per baseline, steps, timings."""
-        train_features, test_features = self._features(state)
-        self.last_features = test_features
-        results = {"learned": self.score(train_features, test_features)}
+        features = self._features(state)
+        self.last_features = features[1]
+        results = {"learned": self._encoder_scores(state, features)}
+        if self.config.get("probe_projection", False):
+            results["learned_projection"] = self.projection_scores(state)
         if self.config.final_baselines:
             if initial_state is not None:
-                results["random_init"] = self.score(*self._features(initial_state))
+                results["random_init"] = self._encoder_scores(initial_state)
             pixels = lambda images: images.reshape(len(images), -1).astype(np.float32) / 255.0
             results["raw_pixels"] = self.score(pixels(self.train["image"]),
                                                pixels(self.test["image"]))
@@ -94,10 +140,7 @@ class Evaluation:
 def format_table(summary: dict) -> str:
     """The printed final table: one row per baseline."""
     lines = [f"{'held-out accuracy':<18}{'linear probe':>14}{'kNN (k=20)':>12}{'dim':>7}"]
-    for name in BASELINES:
-        if name not in summary["results"]:
-            continue
-        row = summary["results"][name]
+    for name, row in summary["results"].items():
         probe = f"{100 * row['linear_probe']:.2f}%" if "linear_probe" in row else "-"
         lines.append(f"{name:<18}{probe:>14}{100 * row['knn']:>11.2f}%{row['feature_dim']:>7}")
     return "\n".join(lines)

@@ -1,0 +1,117 @@
+r"""Run a paper-table sweep and write its results page.
+
+    python -m experiments.run dcl_batch_size --scale small --seeds 3 --parallel 2
+    python -m experiments.run projection_head --render_only
+    python -m experiments.run directpred --scale tiny --seeds 1 --cells byol_no_predictor \
+        --runs_root /tmp/runs --results_dir /tmp/results
+
+Every (cell, seed) runs ``python -m contrastive_jax.main`` in
+``<runs_root>/<slug>/<cell>/seed<k>`` (its log is ``run.log`` there); finished workdirs are
+reused. Results go to ``<results_dir>/<slug>.json`` and ``<slug>.md``. Cells not selected with
+``--cells`` still appear in the page when their workdirs hold finished runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from typing import Sequence
+
+from experiments import launch, report
+from experiments.spec import SCALES, Experiment
+
+SLUGS = ("dcl_batch_size", "directpred", "projection_head", "multiview", "methods_mnist5k")
+DEFAULT_RESULTS_DIR = os.path.join(launch.REPO_ROOT, "experiments", "results")
+
+
+def load_experiment(slug: str) -> Experiment:
+    """``experiments/<slug>.py``'s ``EXPERIMENT``; an unknown slug names the valid ones."""
+    if slug not in SLUGS:
+        raise ValueError(f"unknown experiment {slug!r}; valid: {', '.join(SLUGS)}.")
+    return importlib.import_module(f"experiments.{slug}").EXPERIMENT
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m experiments.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("slug", help=f"one of: {', '.join(SLUGS)}")
+    parser.add_argument("--scale", choices=SCALES, default="small")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    parser.add_argument("--parallel", type=int, default=1, help="runs at once (default 1)")
+    parser.add_argument("--runs_root", default=os.path.join(launch.REPO_ROOT, "runs"))
+    parser.add_argument("--results_dir", default=DEFAULT_RESULTS_DIR)
+    parser.add_argument("--cells", default="", help="comma-separated cell names (default all)")
+    parser.add_argument("--render_only", action="store_true",
+                        help="re-render <slug>.md (and the verdict) from <slug>.json")
+    args = parser.parse_args(argv)
+    if args.seeds < 1 or args.parallel < 1:
+        parser.error("--seeds and --parallel must be >= 1.")
+    return args
+
+
+def collect_records(experiment: Experiment, *, scale: str, seeds: Sequence[int],
+                    runs_root: str, cells: Sequence[str], parallel: int) -> list[dict]:
+    """Run the selected cells; add finished runs of the other cells found in ``runs_root``."""
+    selected = {c.name for c in launch.select_cells(experiment, cells)}
+    runs = launch.plan_runs(experiment, scale, seeds, runs_root)
+    to_run = [r for r in runs if r.cell in selected]
+    records = launch.run_all(to_run, parallel=parallel, desc=experiment.slug)
+    finished_elsewhere = [launch.execute(r) for r in runs
+                          if r.cell not in selected
+                          and os.path.exists(os.path.join(launch.REPO_ROOT, r.workdir,
+                                                          "summary.json"))]
+    order = {(r.cell, r.seed): i for i, r in enumerate(runs)}
+    return sorted(records + finished_elsewhere, key=lambda r: order[(r["cell"], r["seed"])])
+
+
+def run_sweep(experiment: Experiment, *, scale: str, seeds: Sequence[int], runs_root: str,
+              results_dir: str, cells: Sequence[str] = (), parallel: int = 1) -> dict:
+    """Run (or reuse) the sweep's runs and write ``<slug>.json`` and ``<slug>.md``; returns the
+    report (see ``experiments.report``)."""
+    records = collect_records(experiment, scale=scale, seeds=seeds, runs_root=runs_root,
+                              cells=cells, parallel=parallel)
+    saved = report.build_report(experiment, scale=scale, seeds=seeds, records=records,
+                                device=report.device_kind())
+    report.write_report(saved, results_dir, report.render_markdown(experiment, saved))
+    return saved
+
+
+def render_only(experiment: Experiment, results_dir: str) -> dict:
+    """Re-judge and re-render from the saved JSON (no run is started)."""
+    path = os.path.join(results_dir, f"{experiment.slug}.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist: run the sweep first.")
+    with open(path) as f:
+        saved = json.load(f)
+    saved["verdict"] = report.verdict_of(experiment, saved)
+    report.write_report(saved, results_dir, report.render_markdown(experiment, saved))
+    return saved
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Exit status 0 when every run finished, 1 when some failed, 2 for usage errors."""
+    args = parse_args(argv)
+    try:
+        experiment = load_experiment(args.slug)
+        if args.render_only:
+            saved = render_only(experiment, args.results_dir)
+        else:
+            saved = run_sweep(experiment, scale=args.scale, seeds=list(range(args.seeds)),
+                              runs_root=args.runs_root, results_dir=args.results_dir,
+                              cells=[c for c in args.cells.split(",") if c],
+                              parallel=args.parallel)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    failed = [r for r in saved["runs"] if r["status"] == "failed"]
+    print(f"{experiment.slug}: {len(saved['runs']) - len(failed)} finished, {len(failed)} failed;"
+          f" verdict: {saved['verdict']['outcome']} ({saved['verdict']['reason']})")
+    print(f"wrote {os.path.join(args.results_dir, experiment.slug)}.{{json,md}}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""The experiment harness: sweep definitions, verdicts, the runner, the results files.
+
+Fast tests check every cell's overrides against its config at every scale, every verdict on
+hand-made numbers, the runner's failure handling with stand-in commands, and one real tiny
+sweep (a SimCLR run plus a broken cell) end to end. The other slugs' tiny sweeps are ``slow``.
+"""
+
+import ast
+import dataclasses
+import importlib
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from configs import common
+from contrastive_jax.train.experiment import build_parts, validate_config
+from experiments import launch, report, run, spec
+from experiments import (dcl_batch_size, directpred, methods_mnist5k, multiview,
+                         projection_head)
+
+REPO = launch.REPO_ROOT
+
+
+def config_with_overrides(cell: spec.Cell, scale: str):
+    """The config a run of ``cell`` at ``scale`` gets, built in-process: each override is
+    parsed from its command-line text as ``--config.<key>=<text>`` parses it (strings bare,
+    other types as literals), into a key that must exist, with ConfigDict's type checks."""
+    module = importlib.import_module(f"configs.{os.path.basename(cell.config)[:-3]}")
+    config = module.get_config(f"scale={spec.CONFIG_SCALE[scale]}")
+    for key, value in cell.overrides_for(scale).items():
+        *parents, leaf = key.split(".")
+        node = config
+        for parent in parents:
+            node = node[parent]
+        assert leaf in node, f"{cell.name} ({scale}): {key} is not a key of {cell.config}"
+        text = launch.format_value(value)
+        node[leaf] = text if isinstance(node[leaf], str) else ast.literal_eval(text)
+    return config
+
+
+@pytest.mark.parametrize("slug", run.SLUGS)
+def test_every_cell_builds_a_valid_config_at_every_scale(slug):
+    experiment = run.load_experiment(slug)
+    assert len({c.name for c in experiment.cells}) == len(experiment.cells)
+    for cell in experiment.cells:
+        for scale in spec.SCALES:
+            if scale not in cell.overrides:
+                assert slug == "methods_mnist5k" and scale == "paper"
+                continue
+            config = config_with_overrides(cell, scale)
+            validate_config(config)
+            if scale == "tiny" and slug != "methods_mnist5k":
+                build_parts(config)  # digits; builds the method, checking its options
+
+
+def test_methods_table_has_one_row_per_config():
+    names = [c.name for c in methods_mnist5k.EXPERIMENT.cells]
+    files = sorted(p[:-3] for p in os.listdir(os.path.join(REPO, "configs"))
+                   if p.endswith(".py") and p not in ("__init__.py", "common.py"))
+    assert sorted(names) == files
+    assert names[:3] == ["simclr", "dcl", "dclw"] and {"clip", "siglip"} <= set(names)
+    assert all(c.overrides["small"] == {} for c in methods_mnist5k.EXPERIMENT.cells)
+
+
+def test_commands_are_the_main_command_with_seed_and_overrides(tmp_path):
+    runs = launch.plan_runs(dcl_batch_size.EXPERIMENT, "small", [0, 2], str(tmp_path),
+                            cells=["dcl_b64"])
+    assert [(r.cell, r.seed) for r in runs] == [("dcl_b64", 0), ("dcl_b64", 2)]
+    command = runs[1].command
+    assert command[:4] == ("python", "-m", "contrastive_jax.main",
+                           "--config=configs/dcl.py:scale=small")
+    assert f"--workdir={tmp_path}/dcl_batch_size/dcl_b64/seed2" in command
+    assert "--config.seed=2" in command and "--config.batch_size=64" in command
+    assert "--config.total_steps=500" in command  # 8 epochs of 4,000 images at B=64
+    paper = launch.plan_runs(dcl_batch_size.EXPERIMENT, "paper", [0], str(tmp_path),
+                             cells=["dcl_b32"])[0].command
+    assert "--config.encoder={'name': 'resnet50'}" in paper
+    assert "--config.dataset.name=tfds:imagenet2012" in paper
+    with pytest.raises(ValueError, match="unknown cell"):
+        launch.plan_runs(dcl_batch_size.EXPERIMENT, "small", [0], str(tmp_path), cells=["x"])
+
+
+# --- verdicts on hand-made numbers ------------------------------------------------------------
+
+
+def dcl_results(gaps):
+    results = {}
+    for b, gap in zip(dcl_batch_size.BATCH_SIZES, gaps):
+        results[f"ntxent_b{b}"] = {dcl_batch_size.METRIC: [0.90, 0.92]}
+        results[f"dcl_b{b}"] = {dcl_batch_size.METRIC: [0.90 + gap, 0.92 + gap]}
+    return results
+
+
+def test_dcl_verdict():
+    outcome, reason = spec.judge(dcl_batch_size.verdict, dcl_results([0.05, 0.03, 0.02, 0.01]))
+    assert outcome == "holds" and "+5.00 (B=32)" in reason and "+1.00 (B=256)" in reason
+    assert spec.judge(dcl_batch_size.verdict,
+                      dcl_results([-0.05, -0.03, -0.02, -0.01]))[0] == "does not hold"
+    assert spec.judge(dcl_batch_size.verdict,
+                      dcl_results([0.01, 0.02, 0.03, 0.04]))[0] == "mixed"
+    partial = dcl_results([0.05, 0.03, 0.02, 0.01])
+    del partial["dcl_b128"]
+    outcome, reason = spec.judge(dcl_batch_size.verdict, partial)
+    assert outcome == "incomplete" and "dcl_b128" in reason
+
+
+def directpred_results(no_predictor_std, direct, linear):
+    def cell(std, probe):
+        return {directpred.STD_RATIO: [std], directpred.RANKME: [1.0 + 50 * std],
+                directpred.METRIC: [probe]}
+    return {"byol_no_predictor": cell(no_predictor_std, 0.5),
+            "byol_linear_predictor": cell(0.8, linear), "byol_mlp_predictor": cell(0.9, 0.97),
+            "directpred": cell(0.85, direct)}
+
+
+def test_directpred_verdict():
+    outcome, reason = spec.judge(directpred.verdict, directpred_results(0.01, 0.96, 0.95))
+    assert outcome == "holds" and "collapse" in reason and "96.00%" in reason
+    assert spec.judge(directpred.verdict,
+                      directpred_results(0.7, 0.90, 0.95))[0] == "does not hold"
+    assert spec.judge(directpred.verdict, directpred_results(0.01, 0.90, 0.95))[0] == "mixed"
+
+
+def projection_results(gaps):
+    return {name: {projection_head.PRE: [0.95, 0.97],
+                   projection_head.POST: [0.95 - gap, 0.97 - gap]}
+            for name, gap in zip(projection_head.HEADS, gaps)}
+
+
+def test_projection_head_verdict():
+    outcome, reason = spec.judge(projection_head.verdict, projection_results([0.1, 0.2, 0.3]))
+    assert outcome == "holds" and "+10.00" in reason and "3 of 3" in reason
+    assert spec.judge(projection_head.verdict,
+                      projection_results([-0.1, -0.2, -0.3]))[0] == "does not hold"
+    assert spec.judge(projection_head.verdict,
+                      projection_results([0.1, -0.2, 0.3]))[0] == "mixed"
+
+
+def multiview_results(view_gain, margin):
+    results = {}
+    for v in multiview.VIEWS:
+        base = 0.90 + view_gain * (v - 2)
+        results[f"pairwise_v{v}"] = {multiview.METRIC: [base]}
+        results[f"mv_infonce_v{v}"] = {multiview.METRIC: [base + margin]}
+        results[f"mv_dhel_v{v}"] = {multiview.METRIC: [base + margin]}
+    return results
+
+
+def test_multiview_verdict():
+    outcome, reason = spec.judge(multiview.verdict, multiview_results(0.01, 0.02))
+    assert outcome == "holds" and "6 of 6" in reason
+    assert spec.judge(multiview.verdict, multiview_results(-0.01, -0.02))[0] == "does not hold"
+    assert spec.judge(multiview.verdict, multiview_results(-0.01, 0.02))[0] == "mixed"
+
+
+def methods_results(margins):
+    names = methods_mnist5k.config_names()
+    return {name: {methods_mnist5k.LEARNED: [0.9 + margins.get(name, 0.05)],
+                   methods_mnist5k.RANDOM: [0.9]} for name in names}
+
+
+def test_methods_verdict_and_random_init_column():
+    outcome, reason = spec.judge(methods_mnist5k.verdict, methods_results({}))
+    assert outcome == "holds" and reason.startswith("19 of 19")
+    outcome, reason = spec.judge(methods_mnist5k.verdict, methods_results({"byol": -0.02}))
+    assert outcome == "mixed" and "byol (-2.00)" in reason
+    everyone_worse = {name: -0.01 for name in methods_mnist5k.config_names()}
+    assert spec.judge(methods_mnist5k.verdict, methods_results(everyone_worse))[0] == \
+        "does not hold"
+    values = {methods_mnist5k.LEARNED: [0.95, 0.97], methods_mnist5k.RANDOM: [0.90, 0.90]}
+    assert methods_mnist5k.beats_random_init(values) == "yes (+6.00)"
+    assert methods_mnist5k.beats_random_init({}) == "–"
+
+
+def test_rendered_page_separates_our_numbers_from_the_papers(tmp_path):
+    records = [{"cell": "dcl_b32", "seed": s, "status": "ok", "wall_time_s": 60.0 + s,
+                "workdir": f"runs/x/seed{s}", "log": "runs/x/run.log",
+                "command": ["python", "-m", "contrastive_jax.main", f"--config.seed={s}"],
+                "metrics": {"learned.linear_probe": p, "learned.knn": 0.9}}
+               for s, p in enumerate([0.90, 0.92, 0.94])]
+    records.append({"cell": "ntxent_b32", "seed": 0, "status": "failed", "error": "boom",
+                    "workdir": "w", "log": "w/run.log", "command": ["python"]})
+    saved = report.build_report(dcl_batch_size.EXPERIMENT, scale="small", seeds=[0, 1, 2],
+                                records=records, device="cpu")
+    page = report.render_markdown(dcl_batch_size.EXPERIMENT, saved)
+    ours, papers = page.split("## The paper's numbers")
+    assert "| `dcl_b32` | DCL | 32 | 92.00 ± 2.00 | 90.00 ± 0.00 | 3 | 61 ± 1 |" in ours
+    assert "68.2%" in papers and "68.2%" not in ours
+    assert "- `ntxent_b32` seed 0: boom (log: `w/run.log`)" in ours
+    assert "python -m experiments.run dcl_batch_size --scale small --seeds 3" in ours
+    assert papers.rstrip().endswith(saved["verdict"]["reason"])
+    assert saved["verdict"]["outcome"] == "incomplete"
+
+
+# --- the runner -----------------------------------------------------------------------------
+
+
+def stand_in(tmp_path, cell, code):
+    """A Run whose command is ``python -c <code>`` run in the repository root."""
+    workdir = str(tmp_path / cell)
+    return launch.Run(cell, 0, workdir, ("python", "-c", code.replace("WORKDIR", workdir)))
+
+
+def test_failing_run_is_reported_and_the_others_continue(tmp_path, capsys):
+    summary = {"steps": 5, "wall_time_s": 1.5, "results": {"learned": {"knn": 0.5}}}
+    write = f"import json; json.dump({summary!r}, open('WORKDIR/summary.json', 'w'))"
+    runs = [stand_in(tmp_path, "crashes", "import sys; print('error: it broke'); sys.exit(3)"),
+            stand_in(tmp_path, "works", write),
+            stand_in(tmp_path, "silent", "pass")]
+    records = launch.run_all(runs, parallel=2)
+    assert [r["status"] for r in records] == ["failed", "ok", "failed"]
+    crashed = records[0]
+    assert crashed["returncode"] == 3 and crashed["error"] == "error: it broke"
+    assert os.path.exists(crashed["log"]) and "it broke" in open(crashed["log"]).read()
+    assert records[1]["metrics"] == {"steps": 5.0, "learned.knn": 0.5}
+    assert records[1]["wall_time_s"] == 1.5
+    printed = capsys.readouterr().out
+    assert f"FAILED crashes seed 0: error: it broke (log: {crashed['log']})" in printed
+    # A finished workdir is not run again; one finished by another command is refused.
+    again = launch.run_all(runs[1:2])
+    assert again[0]["status"] == "cached" and again[0]["metrics"] == records[1]["metrics"]
+    changed = dataclasses.replace(runs[1], command=runs[1].command + ("--other",))
+    refused = launch.execute(changed)
+    assert refused["status"] == "failed" and "another command" in refused["error"]
+
+
+def test_cli_rejects_unknown_slug_and_paperless_scale(tmp_path, capsys):
+    assert run.main(["no_such_slug", "--results_dir", str(tmp_path)]) == 2
+    assert "valid: dcl_batch_size" in capsys.readouterr().err
+    assert run.main(["methods_mnist5k", "--scale", "paper", "--runs_root", str(tmp_path),
+                     "--results_dir", str(tmp_path)]) == 2
+    assert "no overrides for scale 'paper'" in capsys.readouterr().err
+
+
+def check_results_files(results_dir, slug, expected_ok):
+    """The json holds each run's numbers exactly as its summary.json; the md shows them."""
+    with open(os.path.join(results_dir, f"{slug}.json")) as f:
+        saved = json.load(f)
+    with open(os.path.join(results_dir, f"{slug}.md")) as f:
+        page = f.read()
+    assert saved["scale"] == "tiny" and saved["seeds"] == [0] and saved["git_commit"]
+    assert saved["device"].startswith("cpu")
+    assert saved["verdict"]["outcome"] in spec.VERDICTS
+    finished = [r for r in saved["runs"] if r["status"] == "ok"]
+    assert sorted(r["cell"] for r in finished) == sorted(expected_ok)
+    for record in finished:
+        with open(os.path.join(REPO, record["workdir"], "summary.json")) as f:
+            summary = json.load(f)
+        for row, scores in summary["results"].items():
+            for key, value in scores.items():
+                if isinstance(value, float):
+                    assert record["metrics"][f"{row}.{key}"] == value
+        probe = summary["results"]["learned"]["linear_probe"]
+        assert f"| `{record['cell']}` |" in page and f"{100 * probe:.2f}" in page
+        assert "--config.seed=0" in record["command"]
+    assert "## The paper's numbers" in page and "## Verdict (from our numbers)" in page
+    return saved, page
+
+
+def test_tiny_sweep_end_to_end_with_a_broken_cell(tmp_path, monkeypatch):
+    monkeypatch.delenv("XLA_FLAGS", raising=False)  # children: one CPU device, faster
+    head = projection_head.EXPERIMENT.cell("simclr_mlp_head")
+    head = dataclasses.replace(head, overrides={
+        "tiny": {**head.overrides["tiny"], "eval.diagnostics": True}})
+    broken = spec.Cell("broken", "configs/simclr.py", overrides={"tiny": {"no_such_key": 1}})
+    experiment = dataclasses.replace(projection_head.EXPERIMENT, cells=(head, broken))
+    results_dir, runs_root = str(tmp_path / "results"), str(tmp_path / "runs")
+    saved = run.run_sweep(experiment, scale="tiny", seeds=[0], runs_root=runs_root,
+                          results_dir=results_dir, parallel=2)
+    _, page = check_results_files(results_dir, "projection_head", ["simclr_mlp_head"])
+    good, bad = saved["runs"]
+    assert good["metrics"]["learned_projection.feature_dim"] == 16  # the projector's output
+    assert 1.0 <= good["metrics"]["learned_projection.rankme"] <= 16.0
+    assert bad["status"] == "failed" and "no_such_key" in bad["error"]
+    assert os.path.exists(os.path.join(REPO, bad["log"])) and bad["log"] in page
+    assert saved["verdict"]["outcome"] == "incomplete"  # the other two heads were not run
+    log = os.path.join(REPO, good["log"])
+    size = os.path.getsize(log)
+    again = run.run_sweep(experiment, scale="tiny", seeds=[0], runs_root=runs_root,
+                          results_dir=results_dir)
+    assert [r["status"] for r in again["runs"]] == ["cached", "failed"]
+    assert os.path.getsize(log) == size
+    os.remove(os.path.join(results_dir, "projection_head.md"))
+    done = subprocess.run([sys.executable, "-m", "experiments.run", "projection_head",
+                           "--render_only", "--results_dir", results_dir], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr  # re-rendered; 1: the saved sweep has a failure
+    assert os.path.exists(os.path.join(results_dir, "projection_head.md"))
+
+
+SLOW_CELLS = {"dcl_batch_size": ["ntxent_b32", "dcl_b32"],
+              "directpred": ["byol_no_predictor", "directpred"],
+              "projection_head": ["simclr_linear_head"],
+              "multiview": ["pairwise_v3", "mv_dhel_v3"],
+              "methods_mnist5k": ["clip"]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("slug", sorted(SLOW_CELLS))
+def test_every_slug_runs_at_tiny_scale(slug, tmp_path, monkeypatch):
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    results_dir = str(tmp_path / "results")
+    done = subprocess.run(
+        [sys.executable, "-m", "experiments.run", slug, "--scale", "tiny", "--seeds", "1",
+         "--cells", ",".join(SLOW_CELLS[slug]), "--runs_root", str(tmp_path / "runs"),
+         "--results_dir", results_dir], cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    saved, _ = check_results_files(results_dir, slug, SLOW_CELLS[slug])
+    metrics = {r["cell"]: r["metrics"] for r in saved["runs"]}
+    if slug == "directpred":
+        assert "learned_projection.embedding_std_ratio" in metrics["byol_no_predictor"]
+    if slug == "methods_mnist5k":
+        assert 0.0 <= metrics["clip"]["learned.zero_shot"] <= 1.0
+        assert "random_init.linear_probe" in metrics["clip"]

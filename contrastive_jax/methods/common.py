@@ -9,6 +9,7 @@ them, i.e. *before* this step's optimizer update (see ``methods.momentum`` for t
 
 from __future__ import annotations
 
+import abc
 import math
 from typing import Callable, Sequence
 
@@ -126,8 +127,9 @@ class ProjectedViews(SimCLR):
         if self.num_views is not None:
             self.view_count = self.num_views
 
+    @abc.abstractmethod
     def objective(self, z: jax.Array, batch: dict | None):
-        raise NotImplementedError
+        """``z: [V, B, D]`` projected views -> ``(loss, metrics)``; each subclass's loss."""
 
     def encoder_inputs(self, batch, rng):
         """The V views stacked view-major: ``[V * B, H, W, C]``."""

@@ -52,7 +52,7 @@ def verdict(results) -> tuple[str, str]:
         parts.append(f"{LOSSES[loss][1]} gains {points(gain)} points from {VIEWS[0]} to "
                      f"{VIEWS[-1]} views and is " + " / ".join(
                          f"{points(m)}" for m in margins)
-                     + f" points vs the pairwise average at " +
+                     + " points vs the pairwise average at " +
                      " / ".join(str(v) for v in VIEWS[1:]) + " views")
     return combine(checks), "; ".join(parts) + f" ({sum(checks)} of {len(checks)} checks pass)."
 

@@ -22,8 +22,6 @@ from contrastive_jax import evaluate
 from contrastive_jax.train.mesh import to_host
 from contrastive_jax.train.state import merge_model
 
-BASELINES = ("learned", "random_init", "raw_pixels")
-
 
 class Evaluation:
     """Embeds the train and held-out splits with a train state's encoder and scores them."""

@@ -15,7 +15,6 @@ import sys
 
 import pytest
 
-from configs import common
 from contrastive_jax.train.experiment import build_parts, validate_config
 from experiments import launch, report, run, spec
 from experiments import (dcl_batch_size, directpred, methods_mnist5k, multiview,

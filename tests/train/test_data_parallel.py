@@ -4,7 +4,6 @@ in-batch negatives and BatchNorm statistics are global, not per device."""
 import functools
 
 import jax
-import ml_collections
 import numpy as np
 from jax.sharding import Mesh
 

@@ -4,7 +4,6 @@ same loss and updated parameters as one device."""
 import jax
 import ml_collections
 import numpy as np
-import pytest
 
 from configs import simclr
 from contrastive_jax.data.pipeline import make_train_loader

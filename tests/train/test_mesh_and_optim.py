@@ -58,7 +58,6 @@ def test_unknown_optimizer_and_bad_learning_rate():
 
 @pytest.mark.parametrize("name", ["adamw", "sgd", "lars"])
 def test_weight_decay_skips_biases_norm_scales_and_scalars(name):
-    import jax
     import jax.numpy as jnp
     from flax import nnx
 

@@ -61,13 +61,17 @@ EXPERIMENT = Experiment(
     setting="Each config in configs/ at its default scale=small (the small convnet on mnist5k; "
             "CLIP and SigLIP on captions:mnist5k, whose zero-shot accuracy uses every caption "
             "template), no overrides. The random-init probe is the same encoder before "
-            "training, evaluated in the same run.",
+            "training, evaluated in the same run. Probes read the encoder's features, whose "
+            "size is the feature dim column: SwAV's multi-crop config mean-pools the convnet "
+            "to 64 dims so crops of different sizes share one feature size, the others "
+            "flatten its 7x7x64 map to 3136.",
     cells=tuple(Cell(name, f"configs/{name}.py", overrides={"tiny": TINY_RUN, "small": {}})
                 for name in config_names()),
     columns=(Column("linear probe", LEARNED), Column("random-init probe", RANDOM),
              Column("probe > random init", compute=beats_random_init),
              Column("kNN", "learned.knn"), Column("random-init kNN", "random_init.knn"),
-             Column("zero-shot", "learned.zero_shot")),
+             Column("zero-shot", "learned.zero_shot"),
+             Column("feature dim", "learned.feature_dim", percent=False)),
     metric=LEARNED,
     verdict=verdict,
 )

@@ -83,3 +83,35 @@ def test_test_split_falls_back_to_validation_only_when_there_is_no_test_split():
     assert _split_name("test", ["train", "test", "validation"]) == "test"
     assert _split_name("test", []) == "test"      # splits unknown: keep the name
     assert _split_name("train[:10%]", ["train"]) == "train[:10%]"
+
+
+class _PreparedBuilder:
+    """A prepared builder whose ``as_data_source`` fails the way TFDS does for the given error."""
+
+    data_dir = "/data/tfds/mnist/3.0.1"
+
+    def __init__(self, error):
+        self.error = error
+        self.info = type("Info", (), {"splits": {"train": None, "test": None}})()
+
+    def is_prepared(self):
+        return True
+
+    def as_data_source(self, split):
+        raise self.error
+
+
+def test_non_array_record_data_says_how_to_rebuild_it(monkeypatch):
+    # TFDS raises NotImplementedError from as_data_source for tfrecord-only data.
+    monkeypatch.setattr("contrastive_jax.data.tfds_source._builder",
+                        lambda name, data_dir: _PreparedBuilder(NotImplementedError("tfrecord")))
+    with pytest.raises(ValueError, match="not in the array_record format.*tfds build mnist"):
+        tfds_source("mnist", "train")
+
+
+def test_other_read_errors_name_the_split_and_the_available_ones(monkeypatch):
+    monkeypatch.setattr("contrastive_jax.data.tfds_source._builder",
+                        lambda name, data_dir: _PreparedBuilder(KeyError("train[:200%]")))
+    expected = r"cannot read split 'train\[:5%\]' \(splits: train, test\)"
+    with pytest.raises(ValueError, match=expected):
+        tfds_source("mnist", "train", train_split="train[:5%]")

@@ -134,15 +134,23 @@ def _our_rows(experiment: Experiment, report: dict) -> tuple[list[str], list[lis
     for name in report["cells"]:
         values = results.get(name, {})
         label = report["cells"][name]["label"]
-        walls = [r["wall_time_s"] for r in report["runs"]
-                 if r["cell"] == name and r.get("wall_time_s") is not None]
+        walls, resumed = _wall_times(report["runs"], name)
         n = len(finite_values(results, name, experiment.metric))
         columns = [c.compute(values) if c.compute else
                    format_stat(values.get(c.key, []), percent=c.percent)
                    for c in experiment.columns]
         rows.append([f"`{name}`", *(str(label.get(k, "")) for k in label_keys), *columns,
-                     str(n), format_stat(walls, percent=False)])
+                     str(n), format_stat(walls, percent=False)
+                     + (f" ({resumed} resumed left out)" if resumed else "")])
     return header, rows
+
+
+def _wall_times(runs: Sequence[dict], cell: str) -> tuple[list[float], int]:
+    """The cell's whole-run wall times, and how many runs were left out because they resumed
+    (their ``wall_time_s`` covers only the steps after the resume)."""
+    timed = [r for r in runs if r["cell"] == cell and r.get("wall_time_s") is not None]
+    whole = [r["wall_time_s"] for r in timed if not r.get("resumed_from_step")]
+    return whole, len(timed) - len(whole)
 
 
 def _commands(report: dict) -> list[str]:

@@ -28,7 +28,7 @@ def test_workdir_artifacts(finished_run):
     steps = sorted(int(s) for s in os.listdir(workdir / "checkpoints") if s.isdigit())
     assert steps[-1] == 6 and len(steps) <= 3
     summary = json.loads((workdir / "summary.json").read_text())
-    assert summary["steps"] == 6
+    assert summary["steps"] == 6 and summary["resumed_from_step"] == 0
     for name in ("learned", "random_init", "raw_pixels"):
         assert 0.0 <= summary["results"][name]["linear_probe"] <= 1.0
         assert 0.0 <= summary["results"][name]["knn"] <= 1.0
@@ -45,7 +45,8 @@ def test_rerun_with_more_steps_resumes(finished_run):
     assert "from step 6" in result.stdout
     rows = read_rows(workdir / "metrics.jsonl")
     assert [r["step"] for r in rows] == list(range(1, 9))
-    assert json.loads((workdir / "summary.json").read_text())["steps"] == 8
+    summary = json.loads((workdir / "summary.json").read_text())
+    assert summary["steps"] == 8 and summary["resumed_from_step"] == 6
 
 
 @pytest.mark.parametrize("overrides,message", [

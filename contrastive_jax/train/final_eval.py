@@ -113,8 +113,11 @@ class Evaluation:
         return scores
 
     def final(self, state, config, *, start_time: float, initial_state=None,
-              skipped_steps: int = 0) -> dict:
-        """The summary dict: scores per baseline, steps, timings."""
+              skipped_steps: int = 0, resumed_from_step: int = 0) -> dict:
+        """The summary dict: scores per baseline, steps, timings.
+
+        ``wall_time_s`` and ``skipped_steps`` cover this process only: after a resume
+        (``resumed_from_step > 0``) they leave out the steps before it."""
         features = self._features(state)
         self.last_features = features[1]
         results = {"learned": self._encoder_scores(state, features)}
@@ -129,7 +132,8 @@ class Evaluation:
         return {
             "method": config.method.name, "dataset": config.dataset.name,
             "encoder": config.encoder.name, "seed": config.seed,
-            "steps": int(to_host(state.step)), "skipped_steps": skipped_steps,
+            "steps": int(to_host(state.step)), "resumed_from_step": resumed_from_step,
+            "skipped_steps": skipped_steps,
             "held_out_examples": int(len(self.test["label"])),
             "results": results, "wall_time_s": round(time.time() - start_time, 1),
         }

@@ -191,7 +191,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
     initial_state = create_state(jax.random.key(config.seed)) if config.eval.final_baselines else None
     summary = evaluator.final(state, config, start_time=start_time, initial_state=initial_state,
-                              skipped_steps=skipped)
+                              skipped_steps=skipped, resumed_from_step=start_step)
     if is_main:
         final_eval.write_outputs(workdir, summary, writer.rows, evaluator)
     return summary

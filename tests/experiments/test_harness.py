@@ -194,6 +194,17 @@ def test_rendered_page_separates_our_numbers_from_the_papers(tmp_path):
     assert saved["verdict"]["outcome"] == "incomplete"
 
 
+def test_wall_time_column_leaves_out_resumed_runs(tmp_path):
+    records = [{"cell": "dcl_b32", "seed": s, "status": "ok", "wall_time_s": wall,
+                "resumed_from_step": resumed, "workdir": "w", "log": "w/run.log",
+                "command": ["python"], "metrics": {"learned.linear_probe": 0.9}}
+               for s, (wall, resumed) in enumerate([(100.0, 0), (120.0, None), (7.0, 250)])]
+    saved = report.build_report(dcl_batch_size.EXPERIMENT, scale="small", seeds=[0, 1, 2],
+                                records=records, device="cpu")
+    page = report.render_markdown(dcl_batch_size.EXPERIMENT, saved)
+    assert "| 3 | 110 ± 14 (1 resumed left out) |" in page
+
+
 # --- the runner -----------------------------------------------------------------------------
 
 
@@ -215,7 +226,7 @@ def test_failing_run_is_reported_and_the_others_continue(tmp_path, capsys):
     assert crashed["returncode"] == 3 and crashed["error"] == "error: it broke"
     assert os.path.exists(crashed["log"]) and "it broke" in open(crashed["log"]).read()
     assert records[1]["metrics"] == {"steps": 5.0, "learned.knn": 0.5}
-    assert records[1]["wall_time_s"] == 1.5
+    assert records[1]["wall_time_s"] == 1.5 and records[1]["resumed_from_step"] == 0
     printed = capsys.readouterr().out
     assert f"FAILED crashes seed 0: error: it broke (log: {crashed['log']})" in printed
     # A finished workdir is not run again; one finished by another command is refused.
@@ -314,3 +325,15 @@ def test_every_slug_runs_at_tiny_scale(slug, tmp_path, monkeypatch):
     if slug == "methods_mnist5k":
         assert 0.0 <= metrics["clip"]["learned.zero_shot"] <= 1.0
         assert "random_init.linear_probe" in metrics["clip"]
+
+
+def test_resume_step_comes_from_the_summary_or_the_last_launch_in_the_log(tmp_path):
+    log = tmp_path / "run.log"
+    log.write_text("$ python -m contrastive_jax.main\nResuming /w from step 40.\n"
+                   "$ python -m contrastive_jax.main\nResuming /w from step 257.\ndone\n")
+    assert launch._resumed_from_step({"resumed_from_step": 3}, str(log)) == 3
+    assert launch._resumed_from_step({}, str(log)) == 257
+    log.write_text("$ python -m contrastive_jax.main\nResuming /w from step 40.\n"
+                   "$ python -m contrastive_jax.main\ndone\n")
+    assert launch._resumed_from_step({}, str(log)) == 0
+    assert launch._resumed_from_step({}, str(tmp_path / "missing.log")) is None

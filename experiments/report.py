@@ -20,6 +20,8 @@ from typing import Sequence
 from experiments import launch
 from experiments.spec import Experiment, finite_values, judge
 
+# Statuses of a finished run: ran now, reused from its workdir, kept from a saved <slug>.json.
+FINISHED = ("ok", "cached", "saved")
 DEVICE_PROBE = ("import jax; d = jax.devices()[0]; "
                 "print(f'{d.platform} ({d.device_kind}) x{jax.device_count()}')")
 
@@ -27,7 +29,7 @@ DEVICE_PROBE = ("import jax; d = jax.devices()[0]; "
 def cell_results(records: Sequence[dict]) -> dict[str, dict[str, list[float]]]:
     """``{cell: {metric: [value per finished seed, in seed order]}}`` from run records."""
     results: dict[str, dict[str, list[float]]] = {}
-    finished = [r for r in records if r.get("status") in ("ok", "cached")]
+    finished = [r for r in records if r.get("status") in FINISHED]
     for record in sorted(finished, key=lambda r: r["seed"]):
         cell = results.setdefault(record["cell"], {})
         for key, value in record["metrics"].items():
@@ -201,7 +203,20 @@ def _run_summary(report: dict) -> str:
     return (f"Seeds {seeds[0]}..{seeds[-1]}; each entry is the mean ± sample std over the "
             f"cell's n seeds, accuracies in % on the held-out split. Commit `{commit}`{dirty}; "
             f"device {report['device']}; {report['created_utc']}; {total / 60:.1f} min of run "
-            f"wall time in all.")
+            f"wall time in all.{_saved_note(report['runs'])}")
+
+
+def _saved_note(runs: Sequence[dict]) -> str:
+    """Which runs were kept from saved results pages, and the commit and date of each page."""
+    saved = [r for r in runs if r["status"] == "saved"]
+    if not saved:
+        return ""
+    origins = sorted({((r["saved_from"].get("git_commit") or "unknown")[:10],
+                       r["saved_from"].get("created_utc") or "unknown date") for r in saved})
+    pages = "; ".join(f"commit `{commit}`, {date}" for commit, date in origins)
+    return (f" {len(saved)} of the {len(runs)} runs were kept as recorded in an earlier "
+            f"results page (`--keep_saved`; page of {pages}); the others ran, or were read "
+            f"from their workdirs, in this sweep.")
 
 
 def render_markdown(experiment: Experiment, report: dict) -> str:

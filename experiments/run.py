@@ -8,7 +8,9 @@ r"""Run a paper-table sweep and write its results page.
 Every (cell, seed) runs ``python -m contrastive_jax.main`` in
 ``<runs_root>/<slug>/<cell>/seed<k>`` (its log is ``run.log`` there); finished workdirs are
 reused. Results go to ``<results_dir>/<slug>.json`` and ``<slug>.md``. Cells not selected with
-``--cells`` still appear in the page when their workdirs hold finished runs.
+``--cells`` still appear in the page when their workdirs hold finished runs. With
+``--keep_saved``, finished runs already recorded in ``<slug>.json`` (same scale and command)
+whose workdirs are gone are kept as they are, marked ``saved``, instead of being run again.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs_root", default=os.path.join(launch.REPO_ROOT, "runs"))
     parser.add_argument("--results_dir", default=DEFAULT_RESULTS_DIR)
     parser.add_argument("--cells", default="", help="comma-separated cell names (default all)")
+    parser.add_argument("--keep_saved", action="store_true",
+                        help="keep the finished runs recorded in <slug>.json whose workdirs "
+                             "are gone (same scale and command) instead of running them again")
     parser.add_argument("--render_only", action="store_true",
                         help="re-render <slug>.md (and the verdict) from <slug>.json")
     args = parser.parse_args(argv)
@@ -52,27 +57,62 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def _without_workdir(command: Sequence[str]) -> list[str]:
+    return [arg for arg in command if not arg.startswith("--workdir=")]
+
+
+def saved_runs(experiment: Experiment, scale: str, results_dir: str) -> dict[tuple, dict]:
+    """The finished runs recorded in ``<results_dir>/<slug>.json`` at ``scale``, keyed by
+    ``(cell, seed)``, each marked ``status: saved`` with ``saved_from``: the commit and date of
+    the saved page that recorded it (the first such page when a run is kept again)."""
+    path = os.path.join(results_dir, f"{experiment.slug}.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        saved = json.load(f)
+    if saved.get("scale") != scale:
+        return {}
+    origin = {"git_commit": saved.get("git_commit"), "created_utc": saved.get("created_utc")}
+    return {(r["cell"], r["seed"]): {**r, "status": "saved",
+                                     "saved_from": r.get("saved_from", origin)}
+            for r in saved["runs"] if r["status"] in report.FINISHED}
+
+
+def _has_summary(run: launch.Run) -> bool:
+    return os.path.exists(os.path.join(launch.REPO_ROOT, run.workdir, "summary.json"))
+
+
 def collect_records(experiment: Experiment, *, scale: str, seeds: Sequence[int],
-                    runs_root: str, cells: Sequence[str], parallel: int) -> list[dict]:
-    """Run the selected cells; add finished runs of the other cells found in ``runs_root``."""
+                    runs_root: str, cells: Sequence[str], parallel: int,
+                    saved: dict[tuple, dict] | None = None) -> list[dict]:
+    """Run the selected cells; add finished runs of the other cells found in ``runs_root``.
+    A run whose workdir holds no summary but that ``saved`` (see ``saved_runs``) records with
+    the same command, up to its workdir, is kept from there instead of being run."""
     selected = {c.name for c in launch.select_cells(experiment, cells)}
     runs = launch.plan_runs(experiment, scale, seeds, runs_root)
-    to_run = [r for r in runs if r.cell in selected]
+    kept = {}
+    for r in runs:
+        record = (saved or {}).get((r.cell, r.seed))
+        if (record is not None and not _has_summary(r)
+                and _without_workdir(record["command"]) == _without_workdir(r.command)):
+            kept[(r.cell, r.seed)] = record
+    to_run = [r for r in runs if r.cell in selected and (r.cell, r.seed) not in kept]
     records = launch.run_all(to_run, parallel=parallel, desc=experiment.slug)
     finished_elsewhere = [launch.execute(r) for r in runs
-                          if r.cell not in selected
-                          and os.path.exists(os.path.join(launch.REPO_ROOT, r.workdir,
-                                                          "summary.json"))]
+                          if r.cell not in selected and _has_summary(r)]
     order = {(r.cell, r.seed): i for i, r in enumerate(runs)}
-    return sorted(records + finished_elsewhere, key=lambda r: order[(r["cell"], r["seed"])])
+    return sorted(records + finished_elsewhere + list(kept.values()),
+                  key=lambda r: order[(r["cell"], r["seed"])])
 
 
 def run_sweep(experiment: Experiment, *, scale: str, seeds: Sequence[int], runs_root: str,
-              results_dir: str, cells: Sequence[str] = (), parallel: int = 1) -> dict:
+              results_dir: str, cells: Sequence[str] = (), parallel: int = 1,
+              keep_saved: bool = False) -> dict:
     """Run (or reuse) the sweep's runs and write ``<slug>.json`` and ``<slug>.md``; returns the
-    report (see ``experiments.report``)."""
+    report (see ``experiments.report``). ``keep_saved``: see ``saved_runs``."""
+    saved = saved_runs(experiment, scale, results_dir) if keep_saved else None
     records = collect_records(experiment, scale=scale, seeds=seeds, runs_root=runs_root,
-                              cells=cells, parallel=parallel)
+                              cells=cells, parallel=parallel, saved=saved)
     saved = report.build_report(experiment, scale=scale, seeds=seeds, records=records,
                                 device=report.device_kind())
     report.write_report(saved, results_dir, report.render_markdown(experiment, saved))
@@ -102,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             saved = run_sweep(experiment, scale=args.scale, seeds=list(range(args.seeds)),
                               runs_root=args.runs_root, results_dir=args.results_dir,
                               cells=[c for c in args.cells.split(",") if c],
-                              parallel=args.parallel)
+                              parallel=args.parallel, keep_saved=args.keep_saved)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -237,6 +237,51 @@ def test_failing_run_is_reported_and_the_others_continue(tmp_path, capsys):
     assert refused["status"] == "failed" and "another command" in refused["error"]
 
 
+def test_keep_saved_keeps_recorded_runs_whose_workdirs_are_gone(tmp_path, monkeypatch):
+    experiment, cells = dcl_batch_size.EXPERIMENT, ["dcl_b32", "dcl_b64"]
+    old = launch.plan_runs(experiment, "tiny", [0, 1], str(tmp_path / "old_root"), cells)
+
+    def recorded(r, status, probe, **fields):
+        return {"cell": r.cell, "seed": r.seed, "workdir": r.workdir, "command": list(r.command),
+                "log": "gone/run.log", "status": status, "wall_time_s": 10.0,
+                "metrics": {"learned.linear_probe": probe}, **fields}
+
+    other_command = dataclasses.replace(old[1], command=old[1].command + ("--config.seed=9",))
+    page = {"slug": experiment.slug, "scale": "tiny", "git_commit": "f00ba12345",
+            "created_utc": "2026-01-02", "runs": [
+                recorded(old[0], "cached", 0.9),            # kept
+                recorded(other_command, "ok", 0.8),         # another command: runs again
+                recorded(old[2], "failed", 0.1),            # failed: runs again
+                recorded(old[3], "saved", 0.7, saved_from={"git_commit": "abc", "created_utc":
+                                                           "2025-12-31"})]}   # kept again
+    (tmp_path / f"{experiment.slug}.json").write_text(json.dumps(page))
+    launched = []
+
+    def fake_run_all(runs, **kwargs):
+        launched.extend((r.cell, r.seed) for r in runs)
+        return [recorded(r, "ok", 0.5) for r in runs]
+
+    monkeypatch.setattr(launch, "run_all", fake_run_all)
+    new_root = str(tmp_path / "new_root")
+    saved = run.run_sweep(experiment, scale="tiny", seeds=[0, 1], runs_root=new_root,
+                          results_dir=str(tmp_path), cells=cells, keep_saved=True)
+    assert launched == [("dcl_b32", 1), ("dcl_b64", 0)]
+    by_key = {(r["cell"], r["seed"]): r for r in saved["runs"]}
+    assert [by_key[k]["status"] for k in sorted(by_key)] == ["saved", "ok", "ok", "saved"]
+    assert by_key[("dcl_b32", 0)]["saved_from"]["git_commit"] == "f00ba12345"
+    assert by_key[("dcl_b64", 1)]["saved_from"]["git_commit"] == "abc"
+    assert report.cell_results(saved["runs"])["dcl_b32"]["learned.linear_probe"] == [0.9, 0.5]
+    text = (tmp_path / f"{experiment.slug}.md").read_text()
+    assert "2 of the 4 runs were kept as recorded in an earlier results page" in text
+    assert "commit `abc`, 2025-12-31; commit `f00ba12345`, 2026-01-02" in text
+    # Without the flag, or at another scale, nothing is kept.
+    launched.clear()
+    run.run_sweep(experiment, scale="tiny", seeds=[0, 1], runs_root=new_root,
+                  results_dir=str(tmp_path / "fresh"), cells=cells)
+    assert len(launched) == 4
+    assert run.saved_runs(experiment, "small", str(tmp_path)) == {}
+
+
 def test_cli_rejects_unknown_slug_and_paperless_scale(tmp_path, capsys):
     assert run.main(["no_such_slug", "--results_dir", str(tmp_path)]) == 2
     assert "valid: dcl_batch_size" in capsys.readouterr().err

@@ -14,7 +14,6 @@ import dataclasses
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 import time
@@ -135,26 +134,11 @@ def _record(run: Run, status: str, **fields) -> dict:
             "status": status, **fields}
 
 
-def _resumed_from_step(summary: dict, log_path: str) -> int | None:
-    """The step the summary's process resumed from (0: it ran from scratch). Summaries
-    written before ``resumed_from_step`` existed fall back to the ``Resuming ... from step N.``
-    line of the log's last launch (each launch starts with a ``$ command`` line)."""
-    if "resumed_from_step" in summary:
-        return summary["resumed_from_step"]
-    try:
-        with open(log_path, errors="replace") as f:
-            last_launch = f.read().rsplit("\n$ ", 1)[-1]
-    except OSError:
-        return None
-    found = re.search(r"^Resuming .* from step (\d+)\.$", last_launch, re.MULTILINE)
-    return int(found.group(1)) if found else 0
-
-
 def _from_summary(run: Run, status: str, summary: dict, **fields) -> dict:
-    log_path = os.path.join(_abs(run.workdir), LOG_NAME)
+    """``resumed_from_step`` is None for summaries written before the main command recorded it."""
     return _record(run, status, metrics=flatten_results(summary),
                    wall_time_s=summary.get("wall_time_s"),
-                   resumed_from_step=_resumed_from_step(summary, log_path), **fields)
+                   resumed_from_step=summary.get("resumed_from_step"), **fields)
 
 
 def execute(run: Run) -> dict:

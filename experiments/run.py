@@ -110,9 +110,9 @@ def run_sweep(experiment: Experiment, *, scale: str, seeds: Sequence[int], runs_
               keep_saved: bool = False) -> dict:
     """Run (or reuse) the sweep's runs and write ``<slug>.json`` and ``<slug>.md``; returns the
     report (see ``experiments.report``). ``keep_saved``: see ``saved_runs``."""
-    saved = saved_runs(experiment, scale, results_dir) if keep_saved else None
+    on_page = saved_runs(experiment, scale, results_dir) if keep_saved else None
     records = collect_records(experiment, scale=scale, seeds=seeds, runs_root=runs_root,
-                              cells=cells, parallel=parallel, saved=saved)
+                              cells=cells, parallel=parallel, saved=on_page)
     saved = report.build_report(experiment, scale=scale, seeds=seeds, records=records,
                                 device=report.device_kind())
     report.write_report(saved, results_dir, report.render_markdown(experiment, saved))

@@ -215,7 +215,8 @@ def stand_in(tmp_path, cell, code):
 
 
 def test_failing_run_is_reported_and_the_others_continue(tmp_path, capsys):
-    summary = {"steps": 5, "wall_time_s": 1.5, "results": {"learned": {"knn": 0.5}}}
+    summary = {"steps": 5, "wall_time_s": 1.5, "resumed_from_step": 0,
+               "results": {"learned": {"knn": 0.5}}}
     write = f"import json; json.dump({summary!r}, open('WORKDIR/summary.json', 'w'))"
     runs = [stand_in(tmp_path, "crashes", "import sys; print('error: it broke'); sys.exit(3)"),
             stand_in(tmp_path, "works", write),
@@ -370,15 +371,3 @@ def test_every_slug_runs_at_tiny_scale(slug, tmp_path, monkeypatch):
     if slug == "methods_mnist5k":
         assert 0.0 <= metrics["clip"]["learned.zero_shot"] <= 1.0
         assert "random_init.linear_probe" in metrics["clip"]
-
-
-def test_resume_step_comes_from_the_summary_or_the_last_launch_in_the_log(tmp_path):
-    log = tmp_path / "run.log"
-    log.write_text("$ python -m contrastive_jax.main\nResuming /w from step 40.\n"
-                   "$ python -m contrastive_jax.main\nResuming /w from step 257.\ndone\n")
-    assert launch._resumed_from_step({"resumed_from_step": 3}, str(log)) == 3
-    assert launch._resumed_from_step({}, str(log)) == 257
-    log.write_text("$ python -m contrastive_jax.main\nResuming /w from step 40.\n"
-                   "$ python -m contrastive_jax.main\ndone\n")
-    assert launch._resumed_from_step({}, str(log)) == 0
-    assert launch._resumed_from_step({}, str(tmp_path / "missing.log")) is None

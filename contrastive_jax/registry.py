@@ -43,6 +43,21 @@ class Registry:
             f"Unknown {self.kind} {name!r}. Valid {self.kind} names: {', '.join(self.names())}."
         )
 
+    def register(self, name: str, constructor: str | Callable[..., Any]) -> None:
+        """Add ``name``: a ``"package.module:attribute"`` path or the constructor itself.
+
+        For parts that live outside the package, e.g. a config file that registers its own
+        data set before returning the config (docs/adding_a_dataset.md). A taken name is an
+        error, so a typo never silently replaces a built-in part; registering the same
+        ``module.qualname`` again (a config file loaded twice) replaces it.
+        """
+        existing = self._entries.get(name)
+        if (existing is not None and _qualified(existing) != _qualified(constructor)) or (
+                name.partition(":")[0] in self._prefixes):
+            raise ValueError(f"{self.kind} {name!r} is already registered as "
+                             f"{_qualified(existing) if existing else name.partition(':')[0] + ':<name>'}.")
+        self._entries[name] = constructor
+
     def check(self, name: str) -> None:
         """Raise ``KeyError`` listing the valid names if ``name`` is not registered."""
         self._resolve_path(name)
@@ -50,14 +65,23 @@ class Registry:
     def get(self, name: str) -> Callable[..., Any]:
         """The constructor for ``name``, with any prefix argument already bound."""
         path, bound = self._resolve_path(name)
-        module_name, _, attribute = path.partition(":")
-        constructor = getattr(importlib.import_module(module_name), attribute)
+        if callable(path):
+            constructor = path
+        else:
+            module_name, _, attribute = path.partition(":")
+            constructor = getattr(importlib.import_module(module_name), attribute)
         if not bound:
             return constructor
         return lambda *args, **kwargs: constructor(*bound, *args, **kwargs)
 
     def build(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self.get(name)(*args, **kwargs)
+
+
+def _qualified(constructor: str | Callable[..., Any]) -> str:
+    if isinstance(constructor, str):
+        return constructor
+    return f"{constructor.__module__}:{constructor.__qualname__}"
 
 
 # --- datasets: fn(split: str, *, data_dir, seed) -> data.sources.ArraySource-like source ------

@@ -6,6 +6,6 @@ sources), with ``source.info`` (``SourceInfo``). Sources are built by name throu
 ``contrastive_jax.registry.DATASETS``.
 """
 
-from contrastive_jax.data.sources import ArraySource, SourceInfo, build_source
+from contrastive_jax.data.sources import ArraySource, Source, SourceInfo, build_source
 
-__all__ = ["ArraySource", "SourceInfo", "build_source"]
+__all__ = ["ArraySource", "Source", "SourceInfo", "build_source"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -22,6 +23,25 @@ class SourceInfo:
     image_shape: tuple[int, int, int]
     num_classes: int
     class_names: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class Source(Protocol):
+    """The contract every data set implements: a random-access sequence of records.
+
+    ``len(source)`` is the number of records; ``source[i]`` returns a dict of NumPy values,
+    at least ``{"image": uint8 [H, W, C], "label": int32 []}`` (caption sources add
+    ``"text": int32 [L]``); ``source.info`` says the image shape and the classes. Grain reads
+    sources through exactly these three members, so a new data set is one class with them and
+    one line in ``contrastive_jax.registry.DATASETS`` (or ``DATASETS.register`` from a config
+    file), built as ``fn(split, *, data_dir, seed) -> Source``. See docs/adding_a_dataset.md.
+    """
+
+    info: SourceInfo
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]: ...
 
 
 class ArraySource:
@@ -116,4 +136,9 @@ def build_source(name: str, split: str, *, data_dir: str | None = None, seed: in
     """Build a registered source by name (``contrastive_jax.registry.DATASETS``)."""
     from contrastive_jax.registry import DATASETS
 
-    return DATASETS.build(name, split, data_dir=data_dir, seed=seed)
+    source = DATASETS.build(name, split, data_dir=data_dir, seed=seed)
+    if not isinstance(source, Source) or not isinstance(getattr(source, "info", None), SourceInfo):
+        raise ValueError(
+            f"dataset {name!r} built a {type(source).__name__}, which is not a data.Source: it "
+            "needs __len__, __getitem__ (-> dict of NumPy values) and an `info` SourceInfo.")
+    return source

@@ -36,13 +36,17 @@ def test_other_keys_of_the_batch_are_not_negatives():
     query, key, queue, _ = _case(3, 4, 5, None, seed=0)
     moved = key.copy()
     moved[1:] = h.normal(9, 2, 4)  # changes the other keys, not key 0
-    value = lambda k: float(losses.queue_info_nce(  # noqa: E731
-        query[:1], k[:1], queue, temperature=0.2))
-    assert value(key) == value(moved)
-    # and each query's term uses only its own key: the mean of the one-query losses.
-    per_query = [float(losses.queue_info_nce(query[i:i + 1], key[i:i + 1], queue))
-                 for i in range(3)]
-    h.assert_close(losses.queue_info_nce(query, key, queue), np.mean(per_query), rtol=1e-6)
+
+    def probe(query, key, moved, queue):
+        first = [losses.queue_info_nce(query[:2], k[:2], queue)[None] for k in (key, moved)]
+        alone = [losses.queue_info_nce(query[i:i + 1], key[i:i + 1], queue) for i in range(3)]
+        return first, alone, losses.queue_info_nce(query, key, queue)
+
+    (with_key, with_moved), alone, together = h.run(probe, query, key, moved, queue)
+    # Query 0's term ignores key 1, so only query 1's term changes; each query is a batch of one.
+    h.assert_close(2 * with_key - alone[1], alone[0], rtol=1e-6)
+    h.assert_close(together, np.mean(alone), rtol=1e-6)
+    assert not np.allclose(with_key, with_moved)
 
 
 def test_gradients_float64():

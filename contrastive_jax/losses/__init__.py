@@ -3,32 +3,45 @@
 Every loss is ``fn(arrays..., *, hyperparameters, axis_name=None) -> scalar``: keyword-only
 hyperparameters with the paper's defaults, the mean over anchors, logits in float32 (or wider),
 and, where negatives or batch statistics are involved, ``axis_name`` to take them from every
-device inside ``jax.shard_map``. Each docstring gives the formula, the shapes and the paper.
+device inside ``jax.shard_map``. Each docstring gives the formula, ``Args:`` with shapes,
+``Returns:``, a runnable ``Examples:`` block (run as a doctest by the suite) and the paper.
 
 The similarity losses (``info_nce``, ``nt_xent``, ``dcl``, ``dclw``, ``clip``, ``siglip``,
-``supcon``) also take ``block_size``: the exact memory-efficient form (``blockwise.py``) that never
-materializes the [B, B] logits, and across devices streams the keys around a ring of ``ppermute``
-steps (``cross_device="ring"``, ``ring.py``) or all-gathers them (``"all_gather"``).
+``supcon``) are each written once, on the statistics of ``softmax_statistics`` (or
+``sigmoid_row_sums``; ``similarity.py``): the same call gives the dense form (``block_size=None``)
+and the exact memory-efficient form (``block_size=k``, ``blockwise.py``) that never materializes
+the [B, B] logits and across devices streams the keys around a ring of ``ppermute`` steps
+(``cross_device="ring"``, ``ring.py``) or all-gathers them (``"all_gather"``). A new loss written
+on them gets ``block_size`` by construction.
+
+``OBJECTIVES`` names the losses; ``HELPERS`` the public building blocks a new loss is written with
+(statistics, two-view helpers, cross-device gathering and reductions).
 """
 
+from contrastive_jax.losses._common import (
+    gather_rows, global_count, global_mean, global_sum, l2_normalize, masked_logsumexp, row_offset,
+    two_view_logits)
 from contrastive_jax.losses.alignment_uniformity import alignment, uniformity
 from contrastive_jax.losses.barlow_twins import barlow_twins
 from contrastive_jax.losses.clip import clip
 from contrastive_jax.losses.dcl import dcl, dclw
 from contrastive_jax.losses.debiased import debiased_info_nce, hard_negative_info_nce
-from contrastive_jax.losses.infonce import info_nce, nt_xent
+from contrastive_jax.losses.infonce import info_nce, nt_xent, queue_info_nce
 from contrastive_jax.losses.mochi import mochi_negatives
 from contrastive_jax.losses.multiview import multiview_info_nce, mv_dhel
 from contrastive_jax.losses.mw_auc import mw_auc
 from contrastive_jax.losses.negative_cosine import negative_cosine
 from contrastive_jax.losses.siglip import siglip
+from contrastive_jax.losses.similarity import (
+    SoftmaxStatistics, sigmoid_row_sums, softmax_statistics, two_view_statistics)
 from contrastive_jax.losses.supcon import supcon
 from contrastive_jax.losses.swav import sinkhorn, swav
 from contrastive_jax.losses.triplet import triplet_margin
 from contrastive_jax.losses.vicreg import vicreg
 from contrastive_jax.losses.wmse import wmse
 
-__all__ = [
+# The objectives: pure loss functions, each with its paper.
+OBJECTIVES = (
     "alignment",
     "barlow_twins",
     "clip",
@@ -43,6 +56,7 @@ __all__ = [
     "mw_auc",
     "negative_cosine",
     "nt_xent",
+    "queue_info_nce",
     "siglip",
     "sinkhorn",
     "supcon",
@@ -51,4 +65,20 @@ __all__ = [
     "uniformity",
     "vicreg",
     "wmse",
-]
+)
+# The building blocks a new loss is written with (see ``similarity.py``).
+HELPERS = (
+    "SoftmaxStatistics",
+    "gather_rows",
+    "global_count",
+    "global_mean",
+    "global_sum",
+    "l2_normalize",
+    "masked_logsumexp",
+    "row_offset",
+    "sigmoid_row_sums",
+    "softmax_statistics",
+    "two_view_logits",
+    "two_view_statistics",
+)
+__all__ = [*OBJECTIVES, *HELPERS]

@@ -1,16 +1,36 @@
 """Alignment and uniformity on the hypersphere."""
 
+from __future__ import annotations
+
+import jax
 import jax.numpy as jnp
 
 from contrastive_jax.losses import _common
 
 
-def alignment(z1, z2, *, alpha=2, normalize=True):
+def alignment(z1: jax.Array, z2: jax.Array, *, alpha: float = 2,
+              normalize: bool = True) -> jax.Array:
     """``L_align = mean_i ||z1_i - z2_i||^alpha`` (positive pairs close).
 
-    Shapes: z1, z2: [B, D] (positive pairs). Returns a scalar. With ``normalize`` the inputs are
-    L2-normalized first, as the paper assumes. Identical pairs give 0 with a finite (zero)
-    gradient for any alpha > 0.
+    With ``normalize`` the inputs are L2-normalized first, as the paper assumes. Identical pairs
+    give 0 with a finite (zero) gradient for any alpha > 0.
+
+    Args:
+      z1: [B, D] embeddings.
+      z2: [B, D] their positives.
+      alpha: exponent of the distance (default 2).
+      normalize: L2-normalize the inputs first (default True).
+
+    Returns:
+      Scalar float32 loss (>= 0).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from contrastive_jax import losses
+      >>> z1 = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+      >>> z2 = jnp.array([[0.9, 0.1], [0.2, 0.8], [1.0, 0.9]])
+      >>> print(f"{float(losses.alignment(z1, z2)):.4f}")
+      0.0249
 
     Paper: "Understanding Contrastive Representation Learning through Alignment and Uniformity
     on the Hypersphere", Wang & Isola, 2020 (ICML).
@@ -24,11 +44,29 @@ def alignment(z1, z2, *, alpha=2, normalize=True):
     return jnp.mean(jnp.where(positive, safe ** (alpha / 2.0), 0.0))
 
 
-def uniformity(z, *, t=2, normalize=True, axis_name=None):
+def uniformity(z: jax.Array, *, t: float = 2, normalize: bool = True,
+               axis_name: str | None = None) -> jax.Array:
     """``L_uniform = log mean_{i != j} exp(-t ||z_i - z_j||^2)`` over distinct pairs.
 
-    Shapes: z: [B, D]. Returns a scalar (<= 0; more negative is more uniform). B = 1 has no
-    pairs and gives 0 (the value of a collapsed batch). ``axis_name``: pairs over the global batch.
+    The value is <= 0; more negative is more uniform. B = 1 has no pairs and gives 0 (the value
+    of a collapsed batch).
+
+    Args:
+      z: [B, D] embeddings.
+      t: scale of the Gaussian potential (default 2).
+      normalize: L2-normalize the inputs first (default True).
+      axis_name: mesh axis inside ``jax.shard_map``; pairs over the global batch. None (default): one device.
+
+    Returns:
+      Scalar float32 loss.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from contrastive_jax import losses
+      >>> z1 = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+      >>> z2 = jnp.array([[0.9, 0.1], [0.2, 0.8], [1.0, 0.9]])
+      >>> print(f"{float(losses.uniformity(z1)):.4f}")
+      -1.5479
 
     Paper: "Understanding Contrastive Representation Learning through Alignment and Uniformity
     on the Hypersphere", Wang & Isola, 2020 (ICML).

@@ -13,7 +13,8 @@ i.e. 8 M N D FLOPs for the value and both gradients instead of the naive form's 
   positive logit ``S_i,target(i)`` (one gathered entry per tile), or the sum and count of
   ``S_ij`` over same-label keys (SupCon); optionally per key ``log sum_i exp(S_ij)`` from the
   same tiles (CLIP's second direction). InfoNCE, NT-Xent, DCL, CLIP and SupCon compose it:
-  ``loss_i = row_lse_i - positive_i``.
+  ``loss_i = row_lse_i - positive_i``, through ``similarity.softmax_statistics``, which gives the
+  dense form of the same statistics when ``block_size`` is None.
 * ``sigmoid_row_sums``: per query, ``sum_j softplus(-y_ij (S_ij + b))`` with ``y_ij = +1`` for
   the query's target key and -1 elsewhere (SigLIP).
 

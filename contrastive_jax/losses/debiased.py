@@ -11,6 +11,8 @@ beta = 0 gives ``R = sum_n exp(s_n / t)``, the debiased estimator). Everything r
 shifted by the largest logit of each anchor, so t = 0.01 does not overflow.
 """
 
+from __future__ import annotations
+
 import jax
 import jax.numpy as jnp
 
@@ -39,33 +41,73 @@ def _debiased_loss(z1, z2, temperature, tau_plus, beta, normalize, axis_name):
     return _common.global_mean(jnp.mean(per_anchor), axis_name)
 
 
-def debiased_info_nce(z1, z2, *, temperature=0.5, tau_plus=0.1, normalize=True, axis_name=None):
+def debiased_info_nce(z1: jax.Array, z2: jax.Array, *, temperature: float = 0.5,
+                      tau_plus: float = 0.1, normalize: bool = True,
+                      axis_name: str | None = None) -> jax.Array:
     """Debiased contrastive loss: corrects the negative sum for same-class "negatives".
 
     ``L = mean_a -log( pos / (pos + Ng) )``, ``Ng = max((-N tau+ pos + sum_n neg_n) / (1 - tau+),
     N e^{-1/t})``, ``pos = exp(s(a, pos(a))/t)``, ``neg_n = exp(s(a, n)/t)``, N = 2B - 2 negatives,
-    over the 2B anchors of ``[z1; z2]`` (symmetric, as the reference code). ``tau_plus`` is the
-    class prior tau+. The clamp ``N e^{-1/t}`` is the smallest value of the true sum on the sphere.
+    over the 2B anchors of ``[z1; z2]`` (symmetric, as the reference code). The clamp
+    ``N e^{-1/t}`` is the smallest value of the true sum on the sphere. B = 1: no negatives,
+    Ng = 0, loss 0.
 
-    Shapes: z1, z2: [B, D]. Returns a scalar. B = 1: no negatives, Ng = 0, loss 0.
-    ``axis_name``: negatives from all devices (N counts the global batch).
+    Args:
+      z1: [B, D] first views.
+      z2: [B, D] second views of the same B examples.
+      temperature: logits are ``cos / temperature`` (default 0.5).
+      tau_plus: class prior tau+, the probability that a negative shares the anchor's class
+        (default 0.1).
+      normalize: L2-normalize the inputs first (default True).
+      axis_name: mesh axis inside ``jax.shard_map``; negatives from all devices (N counts the global batch). None (default): one device.
+
+    Returns:
+      Scalar float32 loss, the mean over the 2B (global) anchors.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from contrastive_jax import losses
+      >>> z1 = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+      >>> z2 = jnp.array([[0.9, 0.1], [0.2, 0.8], [1.0, 0.9]])
+      >>> print(f"{float(losses.debiased_info_nce(z1, z2)):.4f}")
+      0.9998
 
     Paper: "Debiased Contrastive Learning", Chuang et al., 2020 (NeurIPS).
     """
     return _debiased_loss(z1, z2, temperature, tau_plus, 0.0, normalize, axis_name)
 
 
-def hard_negative_info_nce(z1, z2, *, temperature=0.5, tau_plus=0.1, beta=1.0, normalize=True,
-                           axis_name=None):
+def hard_negative_info_nce(z1: jax.Array, z2: jax.Array, *, temperature: float = 0.5,
+                           tau_plus: float = 0.1, beta: float = 1.0, normalize: bool = True,
+                           axis_name: str | None = None) -> jax.Array:
     """Hard-negative contrastive loss: the debiased loss with negatives importance-weighted.
 
     As ``debiased_info_nce`` with ``sum_n neg_n`` replaced by ``N * sum_n w_n neg_n``,
     ``w_n = exp(beta s(a, n)/t) / sum_m exp(beta s(a, m)/t)`` (i.e. weights
     ``exp(beta s/t)`` normalized to mean 1 over the N = 2B - 2 negatives); harder (more similar)
     negatives weigh more. As in the reference code the weights are not stop-gradient.
-    ``beta = 0`` recovers ``debiased_info_nce``; ``tau_plus = 0`` drops the debiasing.
+    ``beta = 0`` recovers ``debiased_info_nce``; ``tau_plus = 0`` drops the debiasing. B = 1
+    gives 0.
 
-    Shapes: z1, z2: [B, D]. Returns a scalar. B = 1 gives 0. ``axis_name``: global negatives.
+    Args:
+      z1: [B, D] first views.
+      z2: [B, D] second views of the same B examples.
+      temperature: logits are ``cos / temperature`` (default 0.5).
+      tau_plus: class prior tau+ (default 0.1; 0 turns the debiasing off).
+      beta: concentration of the importance weights on hard negatives (default 1.0).
+      normalize: L2-normalize the inputs first (default True).
+      axis_name: mesh axis inside ``jax.shard_map``; negatives from all devices. None (default): one device.
+
+    Returns:
+      Scalar float32 loss, the mean over the 2B (global) anchors.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from contrastive_jax import losses
+      >>> z1 = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+      >>> z2 = jnp.array([[0.9, 0.1], [0.2, 0.8], [1.0, 0.9]])
+      >>> print(f"{float(losses.hard_negative_info_nce(z1, z2)):.4f}")
+      1.1335
 
     Paper: "Contrastive Learning with Hard Negative Samples", Robinson et al., 2021 (ICLR).
     """

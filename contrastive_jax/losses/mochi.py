@@ -1,25 +1,47 @@
 """MoCHi: synthetic hard negatives by mixing each query's hardest negatives in feature space."""
 
+from __future__ import annotations
+
 import jax
 import jax.numpy as jnp
 
 from contrastive_jax.losses import _common
 
 
-def mochi_negatives(query, negatives, rng, *, num_hard=1024, num_mix_negatives=1024,
-                    num_mix_query=128, normalize=True):
+def mochi_negatives(query: jax.Array, negatives: jax.Array, rng: jax.Array, *,
+                    num_hard: int = 1024, num_mix_negatives: int = 1024, num_mix_query: int = 128,
+                    normalize: bool = True) -> jax.Array:
     """Per-query synthetic hard negatives for ``info_nce(..., extra_negatives=...)``.
 
     For each query q, let H(q) be its ``num_hard`` most similar negatives (by <q, n>). Then
     ``h_k = normalize(alpha_k n_i + (1 - alpha_k) n_j)``, alpha_k ~ U(0, 1), n_i, n_j ~ U(H(q)), for
     k < ``num_mix_negatives``, and ``h'_k = normalize(beta_k q + (1 - beta_k) n_j)``,
     beta_k ~ U(0, 0.5), n_j ~ U(H(q)), for k < ``num_mix_query`` (beta < 0.5 keeps the query's
-    own contribution smaller than the negative's, so h' stays a negative).
+    own contribution smaller than the negative's, so h' stays a negative). The outputs are
+    stop-gradient (the paper treats synthetic points as constants).
 
-    Shapes: query: [B, D]; negatives: [K, D] (e.g. the MoCo queue); rng: a PRNG key.
-    Returns [B, num_mix_negatives + num_mix_query, D], unit-norm and stop-gradient (the paper
-    treats synthetic points as constants). Defaults are MoCHi (N, s, s') = (1024, 1024, 128), a
-    setting reported in the paper; ``num_hard`` must not exceed K.
+    Args:
+      query: [B, D] queries.
+      negatives: [K, D] negatives to mix (e.g. the MoCo queue).
+      rng: a ``jax.random`` key.
+      num_hard: how many of the most similar negatives are mixed, at most K (default 1024).
+      num_mix_negatives: negative-negative mixtures per query (default 1024).
+      num_mix_query: query-negative mixtures per query (default 128).
+      normalize: L2-normalize query and negatives first (default True).
+
+    Returns:
+      [B, num_mix_negatives + num_mix_query, D] unit-norm synthetic negatives.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from contrastive_jax import losses
+      >>> import jax
+      >>> query = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+      >>> queue = jnp.array([[1.0, 0.2], [0.2, 1.0], [-1.0, 0.0]])
+      >>> mixed = losses.mochi_negatives(query, queue, jax.random.key(0), num_hard=2,
+      ...                                num_mix_negatives=3, num_mix_query=1)
+      >>> print(mixed.shape, f"{float(jnp.linalg.norm(mixed[0, 0])):.4f}")
+      (2, 4, 2) 1.0000
 
     Paper: "Hard Negative Mixing for Contrastive Learning", Kalantidis et al., 2020 (NeurIPS).
     """

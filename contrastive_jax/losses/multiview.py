@@ -3,6 +3,8 @@
 Notation: views ``u_i^l`` (view l of point i), ``s = <u, u'> / t`` on the unit sphere.
 """
 
+from __future__ import annotations
+
 import jax.numpy as jnp
 
 from contrastive_jax.losses import _common
@@ -18,7 +20,8 @@ def _same_point_logits(x, temperature):
     return jnp.einsum("lid,mid->ilm", x, x) / temperature
 
 
-def multiview_info_nce(views, *, temperature=0.1, normalize=True, axis_name=None):
+def multiview_info_nce(views: jax.Array, *, temperature: float = 0.1, normalize: bool = True,
+                       axis_name: str | None = None) -> jax.Array:
     """MV-InfoNCE: one InfoNCE term per point covering every view interaction.
 
     ``L = mean_i -log [ sum_{l != l'} e^{s(u_i^l, u_i^l')}
@@ -26,8 +29,25 @@ def multiview_info_nce(views, *, temperature=0.1, normalize=True, axis_name=None
 
     The numerator holds all V(V-1) ordered positive pairs of point i; the denominator adds every
     view of every other point against every view of i (all (l, j, l') except self). As in the
-    authors' code. Shapes: views: [V, N, D], V >= 2. Returns a scalar. N = 1 gives 0.
-    ``axis_name``: views sharded along N; the other points come from every device.
+    authors' code. N = 1 gives 0.
+
+    Args:
+      views: [V, N, D] V >= 2 views of N points.
+      temperature: logits are ``cos / temperature`` (default 0.1).
+      normalize: L2-normalize the views first (default True).
+      axis_name: mesh axis inside ``jax.shard_map``; views sharded along N; the other points come from every device. None (default): one device.
+
+    Returns:
+      Scalar float32 loss, the mean over the (global) points.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from contrastive_jax import losses
+      >>> views = jnp.array([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]],
+      ...                    [[0.9, 0.1], [0.2, 0.8], [1.0, 0.9]],
+      ...                    [[1.0, 0.2], [0.1, 1.0], [0.8, 1.0]]])
+      >>> print(f"{float(losses.multiview_info_nce(views)):.4f}")
+      0.2559
 
     Paper: "A Principled Framework for Multi-View Contrastive Learning", Koromilas et al., 2025.
     """
@@ -49,15 +69,33 @@ def multiview_info_nce(views, *, temperature=0.1, normalize=True, axis_name=None
     return _common.global_mean(jnp.mean(log_denominator - log_numerator), axis_name)
 
 
-def mv_dhel(views, *, temperature=0.1, normalize=True, axis_name=None):
+def mv_dhel(views: jax.Array, *, temperature: float = 0.1, normalize: bool = True,
+            axis_name: str | None = None) -> jax.Array:
     """MV-DHEL: multi-view decoupled hyperspherical energy loss.
 
     ``L = mean_i [ -log sum_{l < l'} e^{s(u_i^l, u_i^l')} + sum_l log sum_{j != i} e^{s(u_i^l, u_j^l)} ]``
 
     Alignment couples all V(V-1)/2 view pairs of point i; uniformity is decoupled from it and runs
-    per view, over the other points in the same view only (as in the authors' code).
-    Shapes: views: [V, N, D], V >= 2. Returns a scalar. With N = 1 there are no other points and
-    the uniformity term is omitted (alignment only). ``axis_name``: other points from every device.
+    per view, over the other points in the same view only (as in the authors' code). With N = 1
+    there are no other points and the uniformity term is omitted (alignment only).
+
+    Args:
+      views: [V, N, D] V >= 2 views of N points.
+      temperature: logits are ``cos / temperature`` (default 0.1).
+      normalize: L2-normalize the views first (default True).
+      axis_name: mesh axis inside ``jax.shard_map``; views sharded along N; other points from every device. None (default): one device.
+
+    Returns:
+      Scalar float32 loss, the mean over the (global) points.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from contrastive_jax import losses
+      >>> views = jnp.array([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]],
+      ...                    [[0.9, 0.1], [0.2, 0.8], [1.0, 0.9]],
+      ...                    [[1.0, 0.2], [0.1, 1.0], [0.8, 1.0]]])
+      >>> print(f"{float(losses.mv_dhel(views)):.4f}")
+      13.0363
 
     Paper: "A Principled Framework for Multi-View Contrastive Learning", Koromilas et al., 2025.
     """

@@ -1,21 +1,37 @@
 """Mann-Whitney (AUC) loss: logistic loss on every positive-minus-negative score difference."""
 
+from __future__ import annotations
+
 import jax
 import jax.numpy as jnp
 
 from contrastive_jax.losses import _common
 
 
-def mw_auc(positive_scores, negative_scores):
+def mw_auc(positive_scores: jax.Array, negative_scores: jax.Array) -> jax.Array:
     """``L = mean_{p, n} -log sigmoid(s_p - s_n)``, over ALL (positive, negative) pairs.
 
     Binary cross-entropy that each positive outranks each negative, a smooth upper bound on
     1 - AUC (the Mann-Whitney U statistic). As in the paper the pairs are global, across queries,
-    which is what makes scores comparable between queries (calibration).
+    which is what makes scores comparable between queries (calibration). For a per-query
+    version, ``jax.vmap`` it over queries.
 
-    Shapes: positive_scores: [P] and negative_scores: [M], any shapes (flattened), e.g. the
-    diagonal and the off-diagonal entries of a [B, B] query-document score matrix. Returns a
-    scalar. For a per-query version, ``jax.vmap`` it over queries.
+    Args:
+      positive_scores: [P] scores of positive pairs, any shape (flattened), e.g. the diagonal of
+        a [B, B] query-document score matrix.
+      negative_scores: [M] scores of negative pairs, any shape (flattened), e.g. the
+        off-diagonal entries.
+
+    Returns:
+      Scalar float32 loss.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from contrastive_jax import losses
+      >>> scores = jnp.array([[2.0, 0.5], [1.0, 3.0]])
+      >>> off_diagonal = scores[~jnp.eye(2, dtype=bool)]
+      >>> print(f"{float(losses.mw_auc(jnp.diagonal(scores), off_diagonal)):.4f}")
+      0.1801
 
     Paper: "Optimizing What Matters: AUC-Driven Learning for Robust Neural Retrieval",
     Sheikholeslami et al., 2025.

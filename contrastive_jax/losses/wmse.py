@@ -1,5 +1,7 @@
 """W-MSE: MSE between whitened, normalized embeddings of the two views."""
 
+from __future__ import annotations
+
 import jax.numpy as jnp
 import jax.scipy.linalg
 
@@ -16,7 +18,8 @@ def _whiten(z, eps, axis_name):
     return jax.scipy.linalg.solve_triangular(lower, centered.T, lower=True).T
 
 
-def wmse(z1, z2, *, eps=1e-4, axis_name=None):
+def wmse(z1: jax.Array, z2: jax.Array, *, eps: float = 1e-4,
+         axis_name: str | None = None) -> jax.Array:
     """``L = mean_i || n(W1 (z1_i - m1)) - n(W2 (z2_i - m2)) ||^2 = 2 - 2 mean_i cos(w1_i, w2_i)``
 
     Each view's batch is whitened on its own: ``W = L^-1`` with ``L`` the Cholesky factor of the
@@ -26,8 +29,22 @@ def wmse(z1, z2, *, eps=1e-4, axis_name=None):
     N > D to be meaningful; ``eps`` keeps the Cholesky finite otherwise. A single example whitens to
     0 and gives L = 0.
 
-    Shapes: z1, z2: [N, D]. Returns a scalar. ``axis_name``: mean and covariance over the global
-    batch.
+    Args:
+      z1: [N, D] embeddings of the first views.
+      z2: [N, D] embeddings of the second views.
+      eps: covariance shrinkage towards the identity (default 1e-4).
+      axis_name: mesh axis inside ``jax.shard_map``; mean and covariance over the global batch. None (default): one device.
+
+    Returns:
+      Scalar float32 loss in [0, 4].
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from contrastive_jax import losses
+      >>> z1 = jnp.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+      >>> z2 = jnp.array([[0.9, 0.1], [0.2, 0.8], [1.0, 0.9]])
+      >>> print(f"{float(losses.wmse(z1, z2)):.4f}")
+      0.0132
 
     Paper: "Whitening for Self-Supervised Representation Learning", Ermolov et al., 2021 (ICML).
     """

@@ -17,26 +17,10 @@ import jax
 import jax.numpy as jnp
 
 from contrastive_jax import losses
+from contrastive_jax.losses import queue_info_nce
 from contrastive_jax.methods.common import (
     check_queue_size, embedding_std, enqueue, init_queue, views_of)
 from contrastive_jax.methods.momentum import MomentumMethod
-
-
-def queue_info_nce(query, key, queue, extra=None, *, temperature):
-    """MoCo's loss: each query's candidates are its own key and the negatives only.
-
-    ``L = mean_i -log exp(q_i.k_i / t) / (exp(q_i.k_i / t) + sum_n exp(q_i.n / t))``, n over the
-    queue [K, D] and, if given, the query's own extra negatives ``extra[i]`` ([B, S, D], MoCHi).
-    Other keys of the batch are *not* negatives (unlike ``losses.info_nce`` on a batch), so each
-    query is scored as a batch of one.
-    """
-
-    def one(q, k, own_extra):
-        negatives = queue if own_extra is None else jnp.concatenate([queue, own_extra])
-        return losses.info_nce(q[None], k[None], temperature=temperature,
-                               extra_negatives=negatives)
-
-    return jnp.mean(jax.vmap(one)(query, key, extra))
 
 
 class MoCoV2(MomentumMethod):

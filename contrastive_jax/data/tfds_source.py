@@ -49,6 +49,16 @@ class TfdsSource:
                 f"{image.shape}; expected uint8 {tuple(self.info.image_shape)}.")
         return {"image": image, "label": np.asarray(record[self.label_key], np.int32)}
 
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        """All records at once, ``{"image": uint8 [N, H, W, C], "label": int32 [N]}``, read in
+        order (what the evaluation embeds; the split must fit in memory)."""
+        images = np.empty((len(self), *self.info.image_shape), np.uint8)
+        labels = np.empty((len(self),), np.int32)
+        for index in range(len(self)):
+            record = self[index]
+            images[index], labels[index] = record["image"], record["label"]
+        return {"image": images, "label": labels}
+
     def __repr__(self) -> str:
         return f"TfdsSource({self.info.name}, n={len(self)}, shape={self.info.image_shape})"
 

@@ -57,9 +57,9 @@ def leaf_shapes(tree) -> dict[str, tuple]:
 
 def shape_differences(saved: dict[str, tuple], wanted: dict[str, tuple]) -> list[str]:
     """``name: checkpoint (16,) vs config (8,)`` per leaf whose shape differs or that only one
-    side has, sorted by name."""
+    side has; parameters first, then the rest, each sorted by name."""
     out = []
-    for name in sorted(set(saved) | set(wanted)):
+    for name in sorted(set(saved) | set(wanted), key=lambda n: (not n.startswith("params."), n)):
         old, new = saved.get(name, "absent"), wanted.get(name, "absent")
         if old != new:
             out.append(f"{name}: checkpoint {old} vs config {new}")

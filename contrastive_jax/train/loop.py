@@ -178,13 +178,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     evaluator = final_eval.Evaluation(parts, graphdef, config.eval)
     writer = MetricsWriter(workdir, enabled=is_main, resume_step=start_step)
 
+    recorded = []  # config.json is written once, with the first checkpoint of this process
+
     def record_config():
-        """The workdir's identity, written before the first checkpoint of this config."""
         if is_main and not recorded:
             workdir_lib.write_config(config, workdir)
         recorded.append(True)
-
-    recorded = []
 
     def save(step):
         record_config()

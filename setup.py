@@ -26,6 +26,7 @@ setup(
     ],
     extras_require={
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "chex>=0.1.87", "nbclient>=0.10",
-                "nbformat>=5.10", "ipykernel>=6"],
+                "nbformat>=5.10", "ipykernel>=6", "nbconvert>=7", "jupyter>=1.0",
+                "tensorboard>=2.15"],
     },
 )

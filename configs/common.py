@@ -37,7 +37,7 @@ def base_config() -> ml_collections.ConfigDict:
     """The top-level keys every experiment has, with CPU-friendly defaults."""
     config = ml_collections.ConfigDict()
     config.seed = 0
-    config.dataset = ml_collections.ConfigDict(dict(name="mnist5k", data_dir=""))
+    config.dataset = ml_collections.ConfigDict(dict(name="mnist5k", data_dir="", download=False))
     config.augment = ml_collections.ConfigDict(dict(name="none"))
     config.encoder = ml_collections.ConfigDict(dict(name="convnet"))
     config.method = ml_collections.ConfigDict(dict(name="simclr"))

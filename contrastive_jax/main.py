@@ -11,6 +11,7 @@ reported in one message, before anything compiles.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import sys
@@ -55,11 +56,35 @@ def initialize_distributed(mode: str, coordinator_address, num_processes, proces
                                num_processes=num_processes, process_id=process_id)
 
 
-def _ensure_repo_on_path() -> None:
-    """``--config=configs/x.py`` imports ``configs.common``: make the repo root importable."""
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
+def _config_spec(argv) -> str | None:
+    """``PATH[:ARGS]`` of ``--config=PATH[:ARGS]`` (or ``--config PATH``) in ``argv``."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+        if arg == "--config" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
+def _ensure_repo_on_path(argv=None) -> None:
+    """``--config=configs/x.py`` imports ``configs.common``: make the root of the config file's
+    package importable (the repository root, from whatever directory the command runs in).
+
+    The root is the parent of the outermost directory above the file that has an
+    ``__init__.py``; the current directory is kept importable too.
+    """
+    roots = [os.getcwd()]
+    path = (_config_spec(sys.argv if argv is None else argv) or "").split(":", 1)[0]
+    if path and os.path.isfile(path):
+        package = os.path.dirname(os.path.abspath(path))
+        while os.path.isfile(os.path.join(package, "__init__.py")):
+            package, child = os.path.dirname(package), package
+            if package == child:
+                break
+        roots.append(package)
+    for root in roots:
+        if root not in sys.path:
+            sys.path.insert(0, root)
 
 
 def run(config, workdir: str) -> int:
@@ -75,28 +100,75 @@ def run(config, workdir: str) -> int:
     except loop.NonFiniteLossError as error:
         print(f"\nerror: {error}", file=sys.stderr, flush=True)
         return 3
-    except (ValueError, KeyError, FileNotFoundError, CheckpointError) as error:
+    except (ValueError, KeyError, CheckpointError) as error:
         message = error.args[0] if error.args else repr(error)
+        print(f"\nerror: {message}", file=sys.stderr, flush=True)
+        return 2
+    except OSError as error:  # FileNotFoundError (data not prepared), a full disk, ...
+        message = error.args[0] if len(error.args) == 1 else str(error)
         print(f"\nerror: {message}", file=sys.stderr, flush=True)
         return 2
     return 0
 
 
+def _unknown_override(argv) -> str | None:
+    """``unknown config key 'a.b'. Did you mean 'a.c'?`` for the first ``--config.a.b=...`` in
+    ``argv`` that names no key of the loaded config, else None."""
+    spec = _config_spec(argv)
+    try:  # the flag holds no value after a failed override: load the file again
+        from ml_collections.config_flags.config_flags import ConfigFileFlagParser
+        config = ConfigFileFlagParser(name="config").parse(spec)
+    except Exception:  # the config file itself failed: reported elsewhere
+        return None
+    for arg in argv:
+        if not arg.startswith("--config."):
+            continue
+        parts = arg[len("--config."):].split("=", 1)[0].split(".")
+        node = config
+        for depth, part in enumerate(parts):
+            if hasattr(node, "keys") and part in node.keys():
+                node = node[part]
+                continue
+            prefix = ".".join(parts[:depth])
+            full = ".".join(parts)
+            if not hasattr(node, "keys"):
+                return (f"unknown config key {full!r}: config.{prefix} is a "
+                        f"{type(node).__name__}, not a group of keys.")
+            known = [str(k) for k in node.keys()]
+            close = difflib.get_close_matches(part, known, n=1, cutoff=0.6)
+            if close:
+                guess = ".".join(parts[:depth] + close + parts[depth + 1:])
+                return f"unknown config key {full!r}. Did you mean {guess!r}?"
+            return (f"unknown config key {full!r}; the keys of config{'.' * bool(prefix)}"
+                    f"{prefix} are {', '.join(known)}.")
+    return None
+
+
+def _load_error(error: Exception) -> str:
+    """One line from ml_collections' config-file error (which embeds a traceback)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if any("No such file or directory" in line for line in lines):
+        path = next((line for line in lines if line.endswith(".py")), "the config file")
+        return (f"config file {path} not found (from {os.getcwd()}); pass the path of an "
+                "existing file, e.g. --config=configs/simclr.py.")
+    return lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1]}"
+
+
 def parse_flags(argv):
     """absl's flag parsing, with config errors (an unknown ``--config.<key>``, a value of the
-    wrong type, a broken config file) reported in one line instead of a traceback."""
+    wrong type, a missing or broken config file) reported in one line instead of a traceback."""
     try:
-        return flags.FLAGS(argv)
+        parsed = flags.FLAGS(argv)
+        _CONFIG.value.keys()  # a config file that failed to load raises only when used
+        return parsed
+    except (flags.UnrecognizedFlagError, KeyError, AttributeError) as error:
+        message = _unknown_override(argv) or _load_error(error)
     except flags.Error as error:
-        lines = [line for line in str(error).splitlines() if line.strip()]
-        # ml_collections embeds the config file's traceback: keep its first and last lines.
-        message = lines[0] if len(lines) == 1 else f"{lines[0]} {lines[-1].strip()}"
-    except (KeyError, AttributeError) as error:
-        key = str(error.args[0] if error.args else error).strip("'\"")
-        message = (f"unknown config key {key!r} in the --config.* overrides; each must name a "
-                   "key that the config file defines.")
+        message = _load_error(error)
     except (TypeError, ValueError) as error:
         message = f"bad --config.* override: {error}"
+    except OSError as error:
+        message = _load_error(error)
     print(f"error: {message}", file=sys.stderr, flush=True)
     sys.exit(2)
 
@@ -112,5 +184,5 @@ def main(argv) -> None:
 
 
 if __name__ == "__main__":
-    _ensure_repo_on_path()
+    _ensure_repo_on_path(sys.argv)
     app.run(main, flags_parser=parse_flags)

@@ -2,7 +2,9 @@
 reports bad input in one clear message."""
 
 import json
+import math
 import os
+import time
 
 import pytest
 
@@ -11,9 +13,43 @@ from tests.cli import read_rows, run_main
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("simclr_tiny")
+    started = time.time()
     result = run_main(workdir)
+    result.elapsed = time.time() - started
     assert result.returncode == 0, result.stderr[-3000:]
     return workdir, result
+
+
+def _snapshot(directory):
+    """``{relative path: (bytes, mtime_ns)}`` of every file under ``directory``."""
+    out = {}
+    for root, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                out[os.path.relpath(path, directory)] = (f.read(), os.stat(path).st_mtime_ns)
+    return out
+
+
+def _cosine_lr(step, *, peak, warmup, total):
+    """Linear warmup from 0, then cosine decay to 0 at ``total`` (closed form)."""
+    if step < warmup:
+        return peak * step / warmup
+    return 0.5 * peak * (1 + math.cos(math.pi * min(step - warmup, total - warmup) / (total - warmup)))
+
+
+def test_architecture_change_with_resume_force_is_refused_and_changes_nothing(finished_run):
+    workdir, _ = finished_run
+    before = _snapshot(workdir)
+    result = run_main(workdir, "--config.method.proj_dim=8", "--config.resume=force", timeout=120)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr[-3000:]  # no TensorStore "Exception ignored" noise
+    assert lines[0].startswith("error: the checkpoint at step 6")
+    assert "other shapes" in lines[0]
+    assert "params.projector.output.kernel: checkpoint (32, 16) vs config (32, 8)" in lines[0]
+    assert _snapshot(workdir) == before  # config.json and checkpoints untouched, none moved
+    assert not os.path.exists(str(workdir / "checkpoints") + "_unreadable")
 
 
 def test_workdir_artifacts(finished_run):
@@ -39,14 +75,35 @@ def test_workdir_artifacts(finished_run):
 
 
 def test_rerun_with_more_steps_resumes(finished_run):
-    workdir, _ = finished_run
+    workdir, first = finished_run
+    with open(workdir / "checkpoints" / "6" / "data" / "metadata") as f:
+        wall_at_6 = json.load(f)["wall_time_s"]  # stored with the checkpoint
+    assert 0 < wall_at_6 < first.elapsed
+    started = time.time()
     result = run_main(workdir, "--config.total_steps=8")
+    elapsed = time.time() - started
     assert result.returncode == 0, result.stderr[-3000:]
     assert "from step 6" in result.stdout
     rows = read_rows(workdir / "metrics.jsonl")
     assert [r["step"] for r in rows] == list(range(1, 9))
     summary = json.loads((workdir / "summary.json").read_text())
     assert summary["steps"] == 8 and summary["resumed_from_step"] == 6
+    # wall_time_s adds the first invocation's time (up to its checkpoint) to this one's.
+    assert wall_at_6 < summary["wall_time_s"] <= wall_at_6 + elapsed + 0.1
+
+    # The schedule is the one for the new total_steps at the global step (row k logs the lr
+    # of step k-1): at step 6 the 6-step schedule had reached 0, the 8-step one has not.
+    config = json.loads((workdir / "config.json").read_text())
+    shape = dict(peak=config["optimizer"]["learning_rate"],
+                 warmup=config["optimizer"]["warmup_steps"])
+    for row in rows[6:]:
+        expected = _cosine_lr(row["step"] - 1, total=8, **shape)
+        assert row["learning_rate"] == pytest.approx(expected, rel=1e-5)
+    warning = [line for line in result.stdout.splitlines() if line.startswith("warning:")]
+    old_lr, new_lr = _cosine_lr(6, total=6, **shape), _cosine_lr(6, total=8, **shape)
+    assert warning == [
+        "warning: total_steps changed from 6 to 8: the learning-rate schedule is now the one "
+        f"for 8 steps, so at step 6 the learning rate goes from {old_lr:.3g} to {new_lr:.3g}."]
 
 
 @pytest.mark.parametrize("overrides,message", [

@@ -4,8 +4,9 @@
 
 The data must be prepared in the ``array_record`` format once, e.g.
 ``tfds build cifar10 --data_dir=DIR --file_format=array_record`` (or
-``tfds.builder("cifar10", data_dir=DIR).download_and_prepare(file_format="array_record")``, or
-``tfds_source(..., download=True)``). Nothing is downloaded unless asked: this library runs
+``tfds.builder("cifar10", data_dir=DIR).download_and_prepare(file_format="array_record")``,
+``tfds_source(..., download=True)``, or ``--config.dataset.download=True`` on the main
+command). Nothing is downloaded unless asked: this library runs
 offline first. Records become ``{"image": uint8 [H, W, C], "label": int32 []}``; per-process
 sharding is the grain sampler's job (``data.pipeline``), not this source's.
 """
@@ -48,6 +49,16 @@ class TfdsSource:
                 f"{image.shape}; expected uint8 {tuple(self.info.image_shape)}.")
         return {"image": image, "label": np.asarray(record[self.label_key], np.int32)}
 
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        """All records at once, ``{"image": uint8 [N, H, W, C], "label": int32 [N]}``, read in
+        order (what the evaluation embeds; the split must fit in memory)."""
+        images = np.empty((len(self), *self.info.image_shape), np.uint8)
+        labels = np.empty((len(self),), np.int32)
+        for index in range(len(self)):
+            record = self[index]
+            images[index], labels[index] = record["image"], record["label"]
+        return {"image": images, "label": labels}
+
     def __repr__(self) -> str:
         return f"TfdsSource({self.info.name}, n={len(self)}, shape={self.info.image_shape})"
 
@@ -77,7 +88,8 @@ def _preparation_hint(name: str, data_dir: str | None) -> str:
     target = f" --data_dir={data_dir}" if data_dir else ""
     return (f"Prepare it once with `tfds build {name}{target} --file_format=array_record` "
             f"(or tfds.builder({name!r}, data_dir=...).download_and_prepare("
-            f"file_format='array_record')), or pass download=True.")
+            f"file_format='array_record')), or let the main command do it with "
+            f"--config.dataset.download=True.")
 
 
 def _split_name(split: str, available: Sequence[str]) -> str:
@@ -95,6 +107,17 @@ def _builder(name: str, data_dir: str | None):
     except tfds.core.registered.DatasetNotFoundError as error:
         raise ValueError(f"tfds:{name}: TFDS has no data set named {name!r} (see "
                          f"tfds.list_builders() or the TFDS catalog).") from error
+
+
+def download_and_prepare(dataset_name: str, data_dir: str | None = None) -> None:
+    """Download and prepare (array_record) the TFDS data set inside ``dataset_name``
+    (``tfds:<name>``, also as the base of ``captions:tfds:<name>``); what the main command's
+    ``--config.dataset.download=True`` runs before reading the data."""
+    if "tfds:" not in dataset_name:
+        raise ValueError(f"dataset.download=True applies to tfds:<name> data sets only; "
+                         f"{dataset_name!r} needs no download, so drop the option.")
+    name = dataset_name.split("tfds:", 1)[1]
+    _builder(name, data_dir).download_and_prepare(file_format="array_record")
 
 
 def tfds_source(name: str, split: str, *, data_dir: str | None = None, seed: int = 0,

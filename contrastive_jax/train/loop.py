@@ -28,6 +28,15 @@ from contrastive_jax.train.step import make_train_step
 
 log = logging.getLogger(__name__)
 
+WALL_TIME_KEY = "wall_time_s"  # in the checkpoint's data item: seconds spent up to that step
+
+
+def prepare_dataset(name: str, data_dir: str | None) -> None:
+    """``dataset.download=True``: download and prepare a ``tfds:<name>`` data set first."""
+    from contrastive_jax.data.tfds_source import download_and_prepare
+
+    download_and_prepare(name, data_dir)
+
 
 class NonFiniteLossError(RuntimeError):
     """The loss or a gradient became NaN/Inf and ``config.nonfinite == "stop"``."""
@@ -103,14 +112,29 @@ class MetricsWriter:
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     """Train ``config`` in ``workdir`` (resuming whatever is there), then evaluate; returns the
-    summary written to ``summary.json``."""
+    summary written to ``summary.json``.
+
+    Every check (config, workdir, devices, data, state, checkpoint shapes) runs before anything
+    is written; ``config.json`` is recorded with the first checkpoint, so a rejected command
+    leaves the workdir as it was.
+
+    Continuing with another ``total_steps`` (e.g. a finished 300-step run re-run with 600):
+    the learning-rate schedule is always the one for the current ``total_steps``, evaluated at
+    the global step, so the run ends exactly as a run started with 600 steps would schedule
+    it; the lr at the resume step jumps to that schedule's value (a warning names both values).
+    ``summary.json``'s ``wall_time_s`` adds up every invocation: the time up to the restored
+    checkpoint (stored in it) plus this process's.
+    """
     start_time = time.time()
     experiment.validate_config(config)
     is_main = jax.process_index() == 0
-    workdir_lib.check_or_write_config(config, workdir, write=is_main)
+    workdir_lib.check_writable(workdir)
+    saved_config = workdir_lib.check_config(config, workdir)
 
     mesh = mesh_lib.make_mesh(config.mesh)
     mesh_lib.check_batch_divisible(config.batch_size, mesh)
+    if config.dataset.get("download", False):
+        prepare_dataset(config.dataset.name, config.dataset.get("data_dir") or None)
     parts = experiment.build_parts(config)
     optimizer, schedule = optim.make_optimizer(config.optimizer, config.total_steps)
     loader = make_train_loader(parts.train_source, global_batch_size=config.batch_size,
@@ -122,15 +146,22 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         fsdp_min_size=config.mesh.get("fsdp_min_size", 2**14))
     checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"),
                                 max_to_keep=config.checkpoint.max_to_keep)
-    restored = checkpointer.restore_latest(abstract_state)
+    try:
+        restored = checkpointer.restore_latest(abstract_state)
+    except Exception:
+        checkpointer.close()
+        raise
+    prior_wall_time = 0.0
     if restored is None:
         state = create_state(jax.random.key(config.seed))
         start_step = 0
     else:
         start_step, state, data_state = restored
+        prior_wall_time = float(data_state.pop(WALL_TIME_KEY, 0.0))
         restore_iterator(data_iter, data_state)
         if is_main:
             print(f"Resuming {workdir} from step {start_step}.", flush=True)
+            _warn_schedule_change(saved_config, config, start_step, schedule)
     if is_main:
         print(f"{config.method.name} on {config.dataset.name}: {count_params(state.params):,} "
               f"parameters, batch {config.batch_size} over {mesh.size} device(s) "
@@ -147,8 +178,18 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     evaluator = final_eval.Evaluation(parts, graphdef, config.eval)
     writer = MetricsWriter(workdir, enabled=is_main, resume_step=start_step)
 
+    recorded = []  # config.json is written once, with the first checkpoint of this process
+
+    def record_config():
+        if is_main and not recorded:
+            workdir_lib.write_config(config, workdir)
+        recorded.append(True)
+
     def save(step):
-        checkpointer.save(step, state, iterator_state(data_iter))
+        record_config()
+        data_state = {**iterator_state(data_iter),
+                      WALL_TIME_KEY: prior_wall_time + time.time() - start_time}
+        checkpointer.save(step, state, data_state)
 
     skipped = 0
     step = start_step
@@ -189,12 +230,29 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         writer.close()
         checkpointer.close()
 
+    record_config()
     initial_state = create_state(jax.random.key(config.seed)) if config.eval.final_baselines else None
-    summary = evaluator.final(state, config, start_time=start_time, initial_state=initial_state,
+    # wall_time_s counts the invocations before the restored checkpoint too.
+    summary = evaluator.final(state, config, start_time=start_time - prior_wall_time,
+                              initial_state=initial_state,
                               skipped_steps=skipped, resumed_from_step=start_step)
     if is_main:
         final_eval.write_outputs(workdir, summary, writer.rows, evaluator)
     return summary
+
+
+def _warn_schedule_change(saved_config: dict | None, config, start_step: int, schedule) -> None:
+    """Print one line when ``total_steps`` changed since the run's ``config.json``: the
+    learning-rate schedule follows the new total, so the lr at ``start_step`` changes."""
+    old_total = (saved_config or {}).get("total_steps")
+    if old_total is None or old_total == config.total_steps:
+        return
+    old_opt = ml_collections.ConfigDict(saved_config.get("optimizer") or config.optimizer.to_dict())
+    old_lr = float(optim.learning_rate_schedule(old_opt, int(old_total))(start_step))
+    new_lr = float(schedule(start_step))
+    print(f"warning: total_steps changed from {old_total} to {config.total_steps}: the "
+          f"learning-rate schedule is now the one for {config.total_steps} steps, so at step "
+          f"{start_step} the learning rate goes from {old_lr:.3g} to {new_lr:.3g}.", flush=True)
 
 
 def _nonfinite_message(step: int, metrics: dict, checkpointer: Checkpointer) -> str:

@@ -6,7 +6,8 @@ import tensorflow_datasets as tfds
 
 from contrastive_jax.data.pipeline import make_train_loader
 from contrastive_jax.data.sources import SourceInfo
-from contrastive_jax.data.tfds_source import TfdsSource, tfds_source
+from configs.common import base_config
+from contrastive_jax.data.tfds_source import TfdsSource, download_and_prepare, tfds_source
 from contrastive_jax.registry import DATASETS
 
 
@@ -23,6 +24,17 @@ def test_mnist_records_and_info():
     assert record["image"].dtype == np.uint8 and record["image"].shape == (28, 28, 1)
     assert record["label"].dtype == np.int32 and 0 <= int(record["label"]) < 10
     assert source.info == SourceInfo("tfds:mnist", (28, 28, 1), 10, tuple("0123456789"))
+
+
+def test_as_arrays_stacks_the_records_in_order():
+    with _mock(12):
+        source = tfds_source("mnist", "train", download=True)
+        arrays = source.as_arrays()
+        records = [source[i] for i in range(len(source))]
+    assert arrays["image"].shape == (12, 28, 28, 1) and arrays["image"].dtype == np.uint8
+    np.testing.assert_array_equal(arrays["image"], np.stack([r["image"] for r in records]))
+    np.testing.assert_array_equal(arrays["label"], [int(r["label"]) for r in records])
+    assert arrays["label"].dtype == np.int32
 
 
 def test_registry_prefix_and_class_names_from_the_class_label():
@@ -49,8 +61,46 @@ def test_unknown_dataset_names_the_catalog():
 
 
 def test_unprepared_data_dir_says_how_to_prepare(tmp_path):
-    with pytest.raises(FileNotFoundError, match="tfds build mnist --data_dir=.*array_record"):
+    with pytest.raises(FileNotFoundError, match="tfds build mnist --data_dir=.*array_record") as raised:
         tfds_source("mnist", "train", data_dir=str(tmp_path))
+    # The option it names is a key of every config.
+    assert "--config.dataset.download=True" in str(raised.value)
+    assert base_config().dataset.download is False
+
+
+def test_dataset_download_prepares_the_tfds_data_set(monkeypatch, tmp_path):
+    prepared = []
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare",
+                        lambda self, **kwargs: prepared.append((self.name, kwargs)))
+    download_and_prepare("tfds:mnist", str(tmp_path))
+    download_and_prepare("captions:tfds:fashion_mnist", str(tmp_path))
+    assert prepared == [("mnist", {"file_format": "array_record"}),
+                        ("fashion_mnist", {"file_format": "array_record"})]
+    with pytest.raises(ValueError, match="applies to tfds:<name> data sets only"):
+        download_and_prepare("mnist5k", None)
+
+
+def test_the_main_loop_downloads_when_the_config_asks(tmp_path):
+    """``dataset.download=True`` reaches ``download_and_prepare`` before the data is read; the
+    mocked data then trains and is evaluated (mock_data serves records without a prepared
+    directory)."""
+    from unittest import mock
+
+    from configs import simclr
+    from contrastive_jax.train import loop
+
+    asked = []
+    config = simclr.get_config("scale=tiny")
+    config.dataset.name, config.dataset.download = "tfds:mnist", True
+    config.total_steps, config.progress_bar = 1, False
+    config.eval.final_linear_probe = config.eval.final_baselines = False
+    config.eval.plot_embedding = False
+    config.eval.every_steps = config.checkpoint.every_steps = 1000
+    with _mock(64), mock.patch.object(  # inside mock_data, which patches it too
+            tfds.core.DatasetBuilder, "download_and_prepare",
+            lambda self, **kwargs: asked.append(self.name)):
+        summary = loop.train_and_evaluate(config, str(tmp_path / "run"))
+    assert asked == ["mnist"] and summary["steps"] == 1
 
 
 def test_empty_split_is_an_error():

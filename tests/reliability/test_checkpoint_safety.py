@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from contrastive_jax.train.checkpoint import CheckpointError, Checkpointer
+from contrastive_jax.train.checkpoint import CheckpointError, Checkpointer, ShapeMismatchError
 
 
 def _state(value):
@@ -77,3 +77,40 @@ def test_no_readable_checkpoint_is_a_clear_error(tmp_path):
 
 def test_empty_directory_restores_nothing(tmp_path):
     assert Checkpointer(str(tmp_path / "ckpt")).restore_latest(_abstract()) is None
+
+
+def _snapshot(directory):
+    """``{relative path: (bytes, mtime_ns)}`` of every file under ``directory``."""
+    out = {}
+    for root, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                out[os.path.relpath(path, directory)] = (f.read(), os.stat(path).st_mtime_ns)
+    return out
+
+
+def test_other_shapes_are_refused_naming_the_leaves_and_nothing_is_moved(tmp_path, capfd):
+    directory = tmp_path / "ckpt"
+    checkpointer = Checkpointer(str(directory))
+    checkpointer.save(10, _state(10), {"position": 1})
+    checkpointer.close()
+    before = _snapshot(tmp_path)
+    # The architecture changed: w is now [3, 2] and a new leaf b appeared.
+    abstract = dict(_abstract(), params={"w": jax.ShapeDtypeStruct((3, 2), jnp.float32),
+                                         "b": jax.ShapeDtypeStruct((2,), jnp.float32)})
+    with pytest.raises(ShapeMismatchError) as raised:
+        Checkpointer(str(directory)).restore_latest(abstract)
+    message = str(raised.value)
+    assert "params.b: checkpoint absent vs config (2,)" in message
+    assert "params.w: checkpoint (3, 4) vs config (3, 2)" in message
+    assert "\n" not in message
+    assert _snapshot(tmp_path) == before  # nothing moved aside, rewritten or deleted
+    assert not (tmp_path / "ckpt_unreadable").exists()
+    assert "Exception ignored" not in capfd.readouterr().err
+
+
+def test_same_shapes_restore_after_the_metadata_check(tmp_path):
+    checkpointer = Checkpointer(str(tmp_path / "ckpt"))
+    checkpointer.save(3, _state(3), {})
+    assert checkpointer.saved_shapes(3) == {"step": (), "params.w": (3, 4), "key_data": (4,)}

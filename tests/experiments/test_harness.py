@@ -8,6 +8,7 @@ sweep (a SimCLR run plus a broken cell) end to end. The other slugs' tiny sweeps
 import ast
 import dataclasses
 import importlib
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -312,6 +313,14 @@ def check_results_files(results_dir, slug, expected_ok):
         probe = summary["results"]["learned"]["linear_probe"]
         assert f"| `{record['cell']}` |" in page and f"{100 * probe:.2f}" in page
         assert "--config.seed=0" in record["command"]
+        # Each run records what its numbers depend on besides the config.
+        environment = record["environment"]
+        assert environment == summary["environment"]
+        assert environment["versions"] == {
+            p: importlib.metadata.version(p) for p in ("jax", "jaxlib", "flax", "optax")}
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True).stdout.strip()
+        assert environment["git_commit"] == head and environment["device_count"] == 1
     assert "## The paper's numbers" in page and "## Verdict (from our numbers)" in page
     return saved, page
 

@@ -50,7 +50,7 @@ def base_config() -> ml_collections.ConfigDict:
     config.mesh = ml_collections.ConfigDict(dict(data=-1, fsdp=1, fsdp_min_size=2**14))
     config.eval = ml_collections.ConfigDict(dict(
         every_steps=200, batch_size=500, knn_k=20, knn_temperature=0.07,
-        final_linear_probe=True, probe_l2_grid=(1e-3, 1e-2, 1e-1), probe_max_iter=200,
+        final_linear_probe=True, probe_l2_grid=(1e-4, 1e-3, 1e-2, 1e-1, 1.0), probe_max_iter=200,
         final_baselines=True, plot_embedding=True,
         # Extra rows / keys in summary.json for experiments/: a probe of the projector output
         # ("learned_projection") and label-free diagnostics (RankMe, std) of every row.

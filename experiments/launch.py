@@ -135,7 +135,10 @@ def _record(run: Run, status: str, **fields) -> dict:
 
 
 def _from_summary(run: Run, status: str, summary: dict, **fields) -> dict:
-    """``resumed_from_step`` is None for summaries written before the main command recorded it."""
+    """``resumed_from_step`` is None for summaries written before the main command recorded it;
+    ``environment`` (package versions, commit, devices) is copied when the summary has it."""
+    if "environment" in summary:
+        fields = {**fields, "environment": summary["environment"]}
     return _record(run, status, metrics=flatten_results(summary),
                    wall_time_s=summary.get("wall_time_s"),
                    resumed_from_step=summary.get("resumed_from_step"), **fields)

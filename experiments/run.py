@@ -7,7 +7,11 @@ r"""Run a paper-table sweep and write its results page.
 
 Every (cell, seed) runs ``python -m contrastive_jax.main`` in
 ``<runs_root>/<slug>/<cell>/seed<k>`` (its log is ``run.log`` there); finished workdirs are
-reused. Results go to ``<results_dir>/<slug>.json`` and ``<slug>.md``. Cells not selected with
+reused. Results go to ``<results_dir>/<slug>.json`` and ``<slug>.md``; the default
+``results_dir`` is ``experiments/results/`` only at the scale the experiment's page is published
+at (``Experiment.published_scale``, ``small``), else ``<runs_root>/results_<scale>/``, so a
+smoke run never overwrites a committed page (writing ``experiments/results/`` at another scale
+is refused). Cells not selected with
 ``--cells`` still appear in the page when their workdirs hold finished runs. With
 ``--keep_saved``, finished runs already recorded in ``<slug>.json`` (same scale and command)
 whose workdirs are gone are kept as they are, marked ``saved``, instead of being run again.
@@ -44,7 +48,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
     parser.add_argument("--parallel", type=int, default=1, help="runs at once (default 1)")
     parser.add_argument("--runs_root", default=os.path.join(launch.REPO_ROOT, "runs"))
-    parser.add_argument("--results_dir", default=DEFAULT_RESULTS_DIR)
+    parser.add_argument("--results_dir", default=None,
+                        help="where <slug>.{json,md} go (default: experiments/results/ at the "
+                             "published scale, else <runs_root>/results_<scale>/)")
     parser.add_argument("--cells", default="", help="comma-separated cell names (default all)")
     parser.add_argument("--keep_saved", action="store_true",
                         help="keep the finished runs recorded in <slug>.json whose workdirs "
@@ -55,6 +61,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.seeds < 1 or args.parallel < 1:
         parser.error("--seeds and --parallel must be >= 1.")
     return args
+
+
+def results_dir_for(experiment: Experiment, scale: str, runs_root: str,
+                    results_dir: str | None = None) -> str:
+    """Where a sweep at ``scale`` writes its page: ``results_dir`` if given, else
+    ``experiments/results/`` at ``experiment.published_scale`` and ``<runs_root>/results_<scale>``
+    at any other scale. Naming ``experiments/results/`` at another scale is a ValueError."""
+    published = os.path.realpath(DEFAULT_RESULTS_DIR)
+    if results_dir is None:
+        return (DEFAULT_RESULTS_DIR if scale == experiment.published_scale
+                else os.path.join(runs_root, f"results_{scale}"))
+    if os.path.realpath(results_dir) == published and scale != experiment.published_scale:
+        raise ValueError(
+            f"{DEFAULT_RESULTS_DIR} holds the pages published at scale "
+            f"{experiment.published_scale!r}; a {scale!r} sweep may not overwrite them: leave "
+            f"out --results_dir (default {os.path.join(runs_root, f'results_{scale}')}) or name "
+            "another directory.")
+    return results_dir
 
 
 def _without_workdir(command: Sequence[str]) -> list[str]:
@@ -109,7 +133,9 @@ def run_sweep(experiment: Experiment, *, scale: str, seeds: Sequence[int], runs_
               results_dir: str, cells: Sequence[str] = (), parallel: int = 1,
               keep_saved: bool = False) -> dict:
     """Run (or reuse) the sweep's runs and write ``<slug>.json`` and ``<slug>.md``; returns the
-    report (see ``experiments.report``). ``keep_saved``: see ``saved_runs``."""
+    report (see ``experiments.report``). ``keep_saved``: see ``saved_runs``. ``results_dir``
+    may be ``experiments/results/`` only at the published scale (see ``results_dir_for``)."""
+    results_dir = results_dir_for(experiment, scale, runs_root, results_dir)
     on_page = saved_runs(experiment, scale, results_dir) if keep_saved else None
     records = collect_records(experiment, scale=scale, seeds=seeds, runs_root=runs_root,
                               cells=cells, parallel=parallel, saved=on_page)
@@ -137,10 +163,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         experiment = load_experiment(args.slug)
         if args.render_only:
-            saved = render_only(experiment, args.results_dir)
+            results_dir = args.results_dir or DEFAULT_RESULTS_DIR
+            saved = render_only(experiment, results_dir)
         else:
+            results_dir = results_dir_for(experiment, args.scale, args.runs_root,
+                                          args.results_dir)
             saved = run_sweep(experiment, scale=args.scale, seeds=list(range(args.seeds)),
-                              runs_root=args.runs_root, results_dir=args.results_dir,
+                              runs_root=args.runs_root, results_dir=results_dir,
                               cells=[c for c in args.cells.split(",") if c],
                               parallel=args.parallel, keep_saved=args.keep_saved)
     except (ValueError, FileNotFoundError) as error:
@@ -149,7 +178,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = [r for r in saved["runs"] if r["status"] == "failed"]
     print(f"{experiment.slug}: {len(saved['runs']) - len(failed)} finished, {len(failed)} failed;"
           f" verdict: {saved['verdict']['outcome']} ({saved['verdict']['reason']})")
-    print(f"wrote {os.path.join(args.results_dir, experiment.slug)}.{{json,md}}")
+    where = launch.display_path(os.path.join(results_dir, experiment.slug))
+    note = ("" if args.render_only or saved["scale"] == experiment.published_scale else
+            f" (scale {saved['scale']} is not the published scale "
+            f"{experiment.published_scale}: experiments/results/ was left alone)")
+    print(f"wrote {where}.{{json,md}}{note}")
     return 1 if failed else 0
 
 

@@ -82,6 +82,9 @@ class Experiment:
     metric: str  # the main metric key the verdict reads
     verdict: Callable[[Results], tuple[str, str]]
     paper_numbers: PaperNumbers | None = None
+    # The scale whose sweep is the page in experiments/results/; a sweep at any other scale
+    # writes its page elsewhere (see experiments.run.results_dir_for).
+    published_scale: str = "small"
 
     def cell(self, name: str) -> Cell:
         for cell in self.cells:

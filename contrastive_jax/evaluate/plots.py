@@ -7,7 +7,7 @@ through ``pyplot``, so plotting works headless and leaves a notebook's backend a
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -84,15 +84,46 @@ def plot_embedding(features, labels, path: str, *, method: str = "tsne", max_poi
     return _save(figure, path)
 
 
+def y_limits(values, *, baseline: float | None = None, min_span: float = 0.0,
+             bounds: tuple[float, float] = (-np.inf, np.inf)) -> tuple[float, float]:
+    """A y-range covering the finite ``values`` and ``baseline``, at least ``min_span`` wide
+    (widened evenly about the middle, then shifted to stay inside ``bounds``), with 5% margins.
+
+    E.g. kNN accuracies 0.981..0.982 with ``min_span=0.05, bounds=(0, 1)`` give a 5-point-wide
+    axis, so a 0.1-point wobble does not fill the panel.
+    """
+    points = [float(v) for v in values if np.isfinite(v)]
+    if baseline is not None and np.isfinite(baseline):
+        points.append(float(baseline))
+    if not points:
+        return (0.0, 1.0)
+    low, high = min(points), max(points)
+    span = max(high - low, min_span)
+    margin = 0.05 * span if span > 0 else 0.5
+    low, high = (low + high - span) / 2 - margin, (low + high + span) / 2 + margin
+    lower, upper = bounds
+    if high - low >= upper - lower:
+        return (lower, upper)
+    shift = max(lower - low, 0.0) + min(upper - high, 0.0)
+    return (low + shift, high + shift)
+
+
 def plot_metrics(metrics_rows: Sequence[dict], path: str, keys: Sequence[str] = ("loss",),
-                 *, step_key: str = "step", title: str | None = None) -> str:
+                 *, step_key: str = "step", title: str | None = None,
+                 baselines: Mapping[str, tuple[float, str]] | None = None,
+                 min_spans: Mapping[str, float] | None = None) -> str:
     """One panel per key of value against ``step`` from metrics.jsonl rows, written to ``path``.
 
     metrics_rows: dicts such as ``{"step": 100, "loss": 4.1, "learning_rate": 0.3}``; rows
     without a key (e.g. kNN accuracy logged only every few thousand steps) are skipped in that
-    key's panel. A key with no values gets an empty panel saying so. Returns ``path``.
+    key's panel. A key with no values gets an empty panel saying so.
+    baselines: ``{key: (value, label)}``, a dashed horizontal line with a legend entry (e.g. the
+    random-init encoder's kNN accuracy on the ``knn_accuracy`` panel).
+    min_spans: ``{key: span}``, the least height of that panel's y-axis (see ``y_limits``);
+    keys ending in ``accuracy`` stay inside [0, 1]. Returns ``path``.
     """
     keys = list(keys) or ["loss"]
+    baselines, min_spans = dict(baselines or {}), dict(min_spans or {})
     figure = _new_figure(6.0, 2.4 * len(keys))
     first = None
     for index, key in enumerate(keys):
@@ -103,10 +134,19 @@ def plot_metrics(metrics_rows: Sequence[dict], path: str, keys: Sequence[str] = 
         values = np.asarray([row[key] for row in rows], np.float64)
         if len(values):
             axes.plot(steps, values, marker="o" if len(values) <= 30 else None, markersize=3,
-                      linewidth=1.2)
+                      linewidth=1.2, label=key)
         else:
             axes.text(0.5, 0.5, f"no '{key}' values", ha="center", va="center",
                       transform=axes.transAxes)
+        baseline, label = baselines.get(key, (None, ""))
+        if baseline is not None and np.isfinite(baseline):
+            axes.axhline(baseline, color="tab:red", linestyle="--", linewidth=1.0,
+                         label=f"{label} ({baseline:.4g})")
+            axes.legend(fontsize=7, loc="best")
+        if key in min_spans or baseline is not None:
+            bounds = (0.0, 1.0) if key.endswith("accuracy") else (-np.inf, np.inf)
+            axes.set_ylim(*y_limits(values, baseline=baseline,
+                                    min_span=min_spans.get(key, 0.0), bounds=bounds))
         axes.set_ylabel(key)
         axes.grid(alpha=0.3)
         if index == len(keys) - 1:

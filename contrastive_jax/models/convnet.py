@@ -8,8 +8,23 @@ import jax
 from flax import nnx
 
 
+# Pooling stops before a feature map would fall below this size on either side.
+MIN_POOLED_SIZE = 4
+
+
+def pooled_blocks(height: int, width: int, num_pooled: int) -> int:
+    """How many of the first ``num_pooled`` blocks max-pool: each halves the resolution while the
+    result stays at least ``MIN_POOLED_SIZE`` on both sides. A 28x28 image keeps 2 poolings
+    (7x7 features); an 8x8 image (``digits``) gets one (4x4 features, not 2x2)."""
+    count = 0
+    while count < num_pooled and min(height, width) // 2 >= MIN_POOLED_SIZE:
+        height, width, count = height // 2, width // 2, count + 1
+    return count
+
+
 class ConvNet(nnx.Module):
-    """Conv blocks of ``widths`` channels; the first ``num_pooled`` blocks halve the resolution.
+    """Conv blocks of ``widths`` channels; the first ``num_pooled`` blocks halve the resolution
+    (fewer on small images: see ``pooled_blocks``).
 
     ``norm="none"`` drops BatchNorm (conv biases instead), making every example's features
     independent of the rest of the batch (needed for exact GradCache chunking).
@@ -38,9 +53,9 @@ class ConvNet(nnx.Module):
             self.norms.append(nnx.BatchNorm(out_channels, momentum=0.9, rngs=rngs)
                               if norm == "batch" else None)
             channels = out_channels
-        self.num_pooled = num_pooled
+        self.num_pooled = pooled_blocks(height, width, num_pooled)
         self.pool = pool
-        spatial = (height // 2**num_pooled) * (width // 2**num_pooled)
+        spatial = (height // 2**self.num_pooled) * (width // 2**self.num_pooled)
         self.feature_dim = channels * spatial if pool == "flatten" else channels
 
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:

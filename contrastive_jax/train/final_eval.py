@@ -10,8 +10,10 @@ uniformity and per-dimension std (collapse measures) to every row. Image-text me
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import subprocess
 import time
 
 import jax
@@ -134,33 +136,137 @@ class Evaluation:
             "encoder": config.encoder.name, "seed": config.seed,
             "steps": int(to_host(state.step)), "resumed_from_step": resumed_from_step,
             "skipped_steps": skipped_steps,
-            "held_out_examples": int(len(self.test["label"])),
-            "results": results, "wall_time_s": round(time.time() - start_time, 1),
+            "held_out_examples": int(len(self.test["label"])), "knn_k": int(self.config.knn_k),
+            "results": results, "warnings": summary_warnings(results, self.config.probe_l2_grid),
+            "wall_time_s": round(time.time() - start_time, 1), "environment": environment(),
         }
 
 
+VERSIONED_PACKAGES = ("jax", "jaxlib", "flax", "optax")
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _git(*args) -> str | None:
+    try:
+        result = subprocess.run(["git", "-C", REPO_ROOT, *args], capture_output=True, text=True,
+                                timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def environment() -> dict:
+    """What a number depends on besides the config: ``{"versions": {package: version},
+    "git_commit", "git_dirty" (both None unless the package runs from a git checkout; dirty:
+    uncommitted or untracked files), "device_kind", "device_count",
+    "platform"}``."""
+    versions = {}
+    for package in VERSIONED_PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    inside = _git("rev-parse", "--show-toplevel")  # None for an installed (non-editable) copy
+    commit = _git("rev-parse", "HEAD") if inside and os.path.samefile(inside, REPO_ROOT) else None
+    status = _git("status", "--porcelain") if commit else None
+    device = jax.devices()[0]
+    return {"versions": versions, "git_commit": commit,
+            "git_dirty": None if status is None else bool(status),
+            "device_kind": device.device_kind, "device_count": jax.device_count(),
+            "platform": device.platform}
+
+
+def rows_not_above_random_init(results: dict) -> dict[str, str]:
+    """``{row: warning}`` for each learned row (``learned``, ``learned_projection``) whose linear
+    probe (kNN when there is no probe) is not above the ``random_init`` row's: training did not
+    beat the untrained encoder. Empty without a ``random_init`` row."""
+    baseline = results.get("random_init")
+    if baseline is None:
+        return {}
+    metric = "linear_probe" if "linear_probe" in baseline else "knn"
+    flagged = {}
+    for name in ("learned", "learned_projection"):
+        value = results.get(name, {}).get(metric)
+        if value is not None and not value > baseline[metric]:
+            flagged[name] = (
+                f"{name}'s {metric.replace('_', ' ')} ({100 * value:.2f}%) is not above the "
+                f"random-init encoder's ({100 * baseline[metric]:.2f}%): training did not "
+                f"improve on the untrained encoder.")
+    return flagged
+
+
+def probe_l2_at_grid_edge(results: dict, l2_grid) -> list[str]:
+    """A warning per row whose probe chose the smallest or largest ``l2`` of a grid of several:
+    the best value may lie outside the grid."""
+    grid = sorted(float(l2) for l2 in l2_grid)
+    if len(grid) < 2:
+        return []
+    return [f"{name}'s linear probe chose l2={row['linear_probe_l2']:g}, the "
+            f"{'smallest' if row['linear_probe_l2'] == grid[0] else 'largest'} value of "
+            f"eval.probe_l2_grid {tuple(grid)}: the best l2 may lie outside it; widen the grid."
+            for name, row in results.items()
+            if row.get("linear_probe_l2") in (grid[0], grid[-1])]
+
+
+def summary_warnings(results: dict, l2_grid) -> list[str]:
+    """Every warning the final table prints: learned rows not above random init, then probes
+    whose ``l2`` is at the edge of the grid."""
+    return list(rows_not_above_random_init(results).values()) + probe_l2_at_grid_edge(
+        results, l2_grid)
+
+
+NOT_ABOVE_MARK = "  <- not above random_init"
+
+
 def format_table(summary: dict) -> str:
-    """The printed final table: one row per baseline."""
-    lines = [f"{'held-out accuracy':<18}{'linear probe':>14}{'kNN (k=20)':>12}{'dim':>7}"]
+    """The printed final table: one row per baseline (kNN with the run's k, zero-shot for
+    image-text methods); a row whose probe is not above random init is marked, and the
+    summary's ``warnings`` follow the table."""
+    k = summary.get("knn_k", 20)
+    zero_shot = any("zero_shot" in row for row in summary["results"].values())
+    flagged = rows_not_above_random_init(summary["results"])
+    header = f"{'held-out accuracy':<18}{'linear probe':>14}{f'kNN (k={k})':>12}"
+    lines = [header + (f"{'zero-shot':>11}" if zero_shot else "") + f"{'dim':>7}"]
     for name, row in summary["results"].items():
         probe = f"{100 * row['linear_probe']:.2f}%" if "linear_probe" in row else "-"
-        lines.append(f"{name:<18}{probe:>14}{100 * row['knn']:>11.2f}%{row['feature_dim']:>7}")
+        line = f"{name:<18}{probe:>14}{100 * row['knn']:>11.2f}%"
+        if zero_shot:
+            line += f"{100 * row['zero_shot']:>10.2f}%" if "zero_shot" in row else f"{'-':>11}"
+        line += f"{row['feature_dim']:>7}" + (NOT_ABOVE_MARK if name in flagged else "")
+        lines.append(line)
+    lines += [f"warning: {warning}" for warning in summary.get("warnings", [])]
     return "\n".join(lines)
 
 
 def write_outputs(workdir: str, summary: dict, metric_rows: list[dict], evaluation) -> None:
-    """``summary.json``, ``plots/loss.png`` (+ ``plots/embedding.png``) and the printed table."""
-    os.makedirs(os.path.join(workdir, "plots"), exist_ok=True)
-    tmp = os.path.join(workdir, "summary.json.tmp")
-    with open(tmp, "w") as f:
+    """``summary.json``, ``plots/loss.png`` (+ ``plots/embedding.png``), the printed table and
+    where they were written."""
+    plots = os.path.join(workdir, "plots")
+    os.makedirs(plots, exist_ok=True)
+    summary_path = os.path.join(workdir, "summary.json")
+    with open(summary_path + ".tmp", "w") as f:
         json.dump(summary, f, indent=2)
-    os.replace(tmp, os.path.join(workdir, "summary.json"))
+    os.replace(summary_path + ".tmp", summary_path)
+    written = []
     keys = [k for k in ("loss", "learning_rate", "knn_accuracy")
             if any(k in row for row in metric_rows)]
     if metric_rows:
-        evaluate.plot_metrics(metric_rows, os.path.join(workdir, "plots", "loss.png"), keys=keys)
+        random_knn = summary["results"].get("random_init", {}).get("knn")
+        baselines = ({"knn_accuracy": (random_knn, "random-init encoder, final eval")}
+                     if random_knn is not None else {})
+        written.append(evaluate.plot_metrics(
+            metric_rows, os.path.join(plots, "loss.png"), keys=keys, baselines=baselines,
+            min_spans={"knn_accuracy": KNN_MIN_SPAN}))
     if evaluation.config.plot_embedding and evaluation.last_features is not None:
-        evaluate.plot_embedding(evaluation.last_features, evaluation.test["label"],
-                                os.path.join(workdir, "plots", "embedding.png"), method="pca",
-                                title=f"{summary['method']}: held-out embedding (PCA)")
+        written.append(evaluate.plot_embedding(
+            evaluation.last_features, evaluation.test["label"],
+            os.path.join(plots, "embedding.png"), method="pca",
+            title=(f"{summary['method']} on {summary['dataset']}, step {summary['steps']}\n"
+                   "encoder features (not the projection), held-out split, PCA")))
     print(format_table(summary), flush=True)
+    print(f"Wrote {summary_path}" + (f"; plots: {', '.join(written)}" if written else ""),
+          flush=True)
+
+
+# The online-kNN panel's y-axis is at least this tall (5 accuracy points).
+KNN_MIN_SPAN = 0.05

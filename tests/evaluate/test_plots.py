@@ -58,3 +58,23 @@ def test_plot_metrics_one_panel_per_key(tmp_path):
                                   keys=("loss", "learning_rate", "knn_accuracy")))
     assert three.shape[0] > 2 * one.shape[0]  # taller: three stacked panels
     read_png(plot_metrics(rows, str(tmp_path / "missing.png"), keys=("loss", "absent")))
+
+
+def test_plot_metrics_draws_a_baseline_and_keeps_a_least_y_span(tmp_path, monkeypatch):
+    from contrastive_jax.evaluate import plots
+    figures = []
+    save = plots._save
+    monkeypatch.setattr(plots, "_save", lambda figure, path: figures.append(figure) or
+                        save(figure, path))
+    rows = [{"step": s, "loss": 1.0 / s} for s in range(1, 301)]
+    rows += [{"step": 100, "knn_accuracy": 0.981}, {"step": 200, "knn_accuracy": 0.982}]
+    read_png(plot_metrics(rows, str(tmp_path / "loss.png"), keys=("loss", "knn_accuracy"),
+                          baselines={"knn_accuracy": (0.95, "random init")},
+                          min_spans={"knn_accuracy": 0.05}))
+    loss_axes, knn_axes = figures[0].axes
+    low, high = knn_axes.get_ylim()
+    # 0.95..0.982 is 3.2 points: widened to 5 (+5% margins) about the middle, kept below 1.
+    assert high - low == pytest.approx(0.055) and high <= 1.0 and low < 0.95
+    flat = [line for line in knn_axes.get_lines() if list(line.get_ydata()) == [0.95, 0.95]]
+    assert len(flat) == 1 and flat[0].get_label().startswith("random init")
+    assert len(loss_axes.get_lines()) == 1  # no baseline on other panels

@@ -8,6 +8,7 @@ sweep (a SimCLR run plus a broken cell) end to end. The other slugs' tiny sweeps
 import ast
 import dataclasses
 import importlib
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -312,6 +313,14 @@ def check_results_files(results_dir, slug, expected_ok):
         probe = summary["results"]["learned"]["linear_probe"]
         assert f"| `{record['cell']}` |" in page and f"{100 * probe:.2f}" in page
         assert "--config.seed=0" in record["command"]
+        # Each run records what its numbers depend on besides the config.
+        environment = record["environment"]
+        assert environment == summary["environment"]
+        assert environment["versions"] == {
+            p: importlib.metadata.version(p) for p in ("jax", "jaxlib", "flax", "optax")}
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True).stdout.strip()
+        assert environment["git_commit"] == head and environment["device_count"] == 1
     assert "## The paper's numbers" in page and "## Verdict (from our numbers)" in page
     return saved, page
 
@@ -371,3 +380,51 @@ def test_every_slug_runs_at_tiny_scale(slug, tmp_path, monkeypatch):
     if slug == "methods_mnist5k":
         assert 0.0 <= metrics["clip"]["learned.zero_shot"] <= 1.0
         assert "random_init.linear_probe" in metrics["clip"]
+
+
+def _fake_sweep(monkeypatch, tmp_path):
+    """Stand-in runs (no training) and device probe, and a copy of the published pages in
+    ``tmp_path / "published"`` standing in for experiments/results/; returns that directory."""
+    published = tmp_path / "published"
+    published.mkdir()
+    for suffix in ("json", "md"):
+        source = os.path.join(run.DEFAULT_RESULTS_DIR, f"projection_head.{suffix}")
+        (published / f"projection_head.{suffix}").write_bytes(open(source, "rb").read())
+    monkeypatch.setattr(run, "DEFAULT_RESULTS_DIR", str(published))
+    monkeypatch.setattr(report, "device_kind", lambda: "cpu (fake) x1")
+    monkeypatch.setattr(launch, "run_all", lambda runs, **kwargs: [
+        {"cell": r.cell, "seed": r.seed, "workdir": r.workdir, "command": list(r.command),
+         "log": "run.log", "status": "ok", "wall_time_s": 1.0,
+         "metrics": {"learned.linear_probe": 0.5, "learned_projection.linear_probe": 0.4}}
+        for r in runs])
+    return published
+
+
+def test_a_smoke_sweep_leaves_the_published_pages_alone(tmp_path, monkeypatch, capsys):
+    real = {s: open(os.path.join(REPO, "experiments", "results", f"projection_head.{s}"),
+                    "rb").read() for s in ("json", "md")}
+    published = _fake_sweep(monkeypatch, tmp_path)
+    before = {p.name: p.read_bytes() for p in published.iterdir()}
+    runs_root = tmp_path / "runs"
+    assert run.main(["projection_head", "--scale", "tiny", "--seeds", "1",
+                     "--runs_root", str(runs_root)]) == 0
+    assert {p.name: p.read_bytes() for p in published.iterdir()} == before
+    out = capsys.readouterr().out
+    written = runs_root / "results_tiny" / "projection_head.json"
+    assert json.loads(written.read_text())["scale"] == "tiny"
+    assert f"wrote {runs_root / 'results_tiny' / 'projection_head'}.{{json,md}}" in out
+    assert "experiments/results/ was left alone" in out
+    # Naming the published directory at a smoke scale is refused, in one line.
+    assert run.main(["projection_head", "--scale", "tiny", "--seeds", "1", "--runs_root",
+                     str(runs_root), "--results_dir", str(published)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "may not overwrite" in err and "\n" not in err
+    assert {p.name: p.read_bytes() for p in published.iterdir()} == before
+    # At the published scale the page is written there, as before.
+    assert run.main(["projection_head", "--scale", "small", "--seeds", "1",
+                     "--runs_root", str(runs_root)]) == 0
+    assert json.loads((published / "projection_head.json").read_text())["scale"] == "small"
+    assert projection_head.EXPERIMENT.published_scale == "small"
+    for suffix, data in real.items():
+        assert open(os.path.join(REPO, "experiments", "results", f"projection_head.{suffix}"),
+                    "rb").read() == data

@@ -6,6 +6,10 @@ Options read by ``experiments/``: ``eval.probe_projection`` adds a ``learned_pro
 (the projector's output, probed like the encoder's features); ``eval.diagnostics`` adds RankMe,
 uniformity and per-dimension std (collapse measures) to every row. Image-text methods (with
 ``embed_text``, on a ``captions:`` source) also get ``zero_shot`` accuracy in their rows.
+
+``summary.json`` also records ``knn_k``, the ``environment`` (package versions, git commit and
+dirty tree, devices) and ``warnings`` (a learned row not above random init, a probe ``l2`` at
+the edge of ``eval.probe_l2_grid``), which the printed table repeats.
 """
 
 from __future__ import annotations

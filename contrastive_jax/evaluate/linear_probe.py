@@ -10,11 +10,24 @@ The bias is not penalized. This is scikit-learn's ``LogisticRegression(C=C)`` ob
 the two have the same minimizer when ``C = 1 / (l2 * N)``.
 
 Protocol (the SimCLR / BYOL linear evaluation with an L2 sweep): features are standardized
-with the mean and std of the rows being fit; ``l2`` is chosen from ``l2_grid`` by accuracy on
-a seeded held-out ``val_fraction`` of the train set; the model is refit on the full train set
-with that ``l2`` and scored on test. The solver is full-batch L-BFGS (``optax.lbfgs``, zoom
-line search) run to a gradient-norm tolerance inside one ``jax.jit``. The validation rows are
-masked out rather than sliced away, so the sweep and the refit run one compiled program.
+with the mean and std of the rows being fit; ``l2`` is chosen from ``l2_grid`` on a seeded
+held-out ``val_fraction`` of the train set; the model is refit on the full train set with that
+``l2`` and scored on test. The solver is full-batch L-BFGS (``optax.lbfgs``, zoom line search)
+run to a gradient-norm tolerance inside one ``jax.jit``. The validation rows are masked out
+rather than sliced away, so the sweep and the refit run one compiled program.
+
+Choosing ``l2``: the criterion is the validation log-loss (mean cross-entropy of the probe's
+predicted probabilities on the validation rows, the unregularized data term of the objective):
+
+    val_log_loss(l2) = (1/|V|) sum_{i in V} -log softmax(x_i W_l2 + b_l2)_{y_i}
+
+and the ``l2`` with the smallest value wins (exact ties: the stronger ``l2``). Log-loss is a
+strictly proper scoring rule, so it rewards calibrated probabilities rather than only the
+argmax, and it varies smoothly with ``l2``. Validation accuracy, the older criterion, moves in
+steps of ``1/|V|`` and saturates on easy problems: with a few hundred validation rows at 100%
+every ``l2`` ties, and the choice then says nothing about the data (on 8x8 digits it picked
+``l2 = 1``, the strongest, and cost the learned encoder a point of test accuracy). Validation
+accuracy is still reported per ``l2``.
 """
 
 from __future__ import annotations
@@ -117,6 +130,17 @@ def accuracy(model: LinearModel, features, labels) -> float:
     return float(np.mean(np.asarray(jnp.argmax(logits, -1)) == np.asarray(labels).reshape(-1)))
 
 
+def log_loss(model: LinearModel, features, labels) -> float:
+    """Mean cross-entropy ``-(1/N) sum_i log softmax(logits_i)_{y_i}`` of ``model``'s predicted
+    probabilities on ``features: [N, D]``, ``labels: int [N]`` (natural log, computed in float64
+    from the float32 logits)."""
+    logits = np.asarray(predict_logits(model, jnp.asarray(features, jnp.float32)), np.float64)
+    top = logits.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.sum(np.exp(logits - top), axis=1))
+    labels = np.asarray(labels).reshape(-1)
+    return float(np.mean(log_norm - logits[np.arange(len(labels)), labels]))
+
+
 @jax.jit
 def _restandardize(model: LinearModel, mean: jax.Array, std: jax.Array):
     """Parameters giving ``model``'s logits on features standardized by ``(mean, std)``."""
@@ -159,14 +183,23 @@ def validation_split(num_examples: int, *, val_fraction: float, seed: int):
     return np.sort(order[num_val:]), np.sort(order[:num_val])
 
 
+class L2Selection(NamedTuple):
+    """What ``select_l2`` found: the chosen ``l2``, its fit on the non-validation rows (a warm
+    start for the refit) and per-``l2`` validation log-loss and accuracy."""
+    l2: float
+    model: LinearModel | None
+    val_log_losses: dict
+    val_accuracies: dict
+
+
 def select_l2(features: np.ndarray, labels: np.ndarray, *, num_classes: int,
               l2_grid: Sequence[float], val_fraction: float, seed: int, standardize: bool,
-              max_iter: int, tol: float):
-    """Validation accuracy per ``l2`` of a fit on the rest of train; returns
-    ``(best_l2, best_val_accuracy, {l2: val_accuracy}, LinearModel at best_l2)``.
+              max_iter: int, tol: float) -> L2Selection:
+    """Fit on the train rows outside a seeded validation split for each ``l2`` and choose the
+    one with the smallest validation log-loss (see the module docstring).
 
     The grid is swept from strongest to weakest regularization, each fit warm-started from the
-    previous one; ties go to the stronger regularization.
+    previous one; an exact tie goes to the stronger regularization.
     """
     fit_index, val_index = validation_split(len(labels), val_fraction=val_fraction, seed=seed)
     mask = np.zeros(len(labels), np.float32)
@@ -176,15 +209,16 @@ def select_l2(features: np.ndarray, labels: np.ndarray, *, num_classes: int,
     standardized, labels_j = _standardize(features_j, mean, std), jnp.asarray(labels, jnp.int32)
     params = (jnp.zeros((features.shape[1], num_classes), jnp.float32),
               jnp.zeros((num_classes,), jnp.float32))
-    scores, best = {}, None
+    losses, accuracies, best = {}, {}, None
     for l2 in sorted((float(l2) for l2 in l2_grid), reverse=True):
         params, _, _ = minimize_logistic(standardized, labels_j, mask, jnp.float32(l2), params,
                                          max_iter=max_iter, tol=tol)
         model = LinearModel(*params, mean, std)
-        scores[l2] = accuracy(model, features[val_index], labels[val_index])
-        if best is None or scores[l2] > best[1]:
-            best = (l2, scores[l2], model)
-    return best[0], best[1], scores, best[2]
+        losses[l2] = log_loss(model, features[val_index], labels[val_index])
+        accuracies[l2] = accuracy(model, features[val_index], labels[val_index])
+        if best is None or losses[l2] < losses[best[0]]:
+            best = (l2, model)
+    return L2Selection(best[0], best[1], losses, accuracies)
 
 
 def linear_probe(train_features, train_labels, test_features, test_labels, *, num_classes: int,
@@ -194,10 +228,11 @@ def linear_probe(train_features, train_labels, test_features, test_labels, *, nu
     """Linear-probe accuracy of frozen features (protocol and objective in the module docstring).
 
     train_features: [N, D]; train_labels: int [N] in [0, num_classes); test_features: [M, D];
-    test_labels: int [M]. Returns ``{"accuracy": test accuracy, "l2": chosen l2,
-    "val_accuracy": its validation accuracy (nan when the grid has one value, which skips
-    validation), "val_accuracies": {l2: accuracy}, "train_accuracy": accuracy of the refit on
-    train, "model": the refit LinearModel}``.
+    test_labels: int [M]. Returns ``{"accuracy": test accuracy, "l2": chosen l2 (smallest
+    validation log-loss), "val_log_loss" and "val_accuracy": the chosen l2's validation
+    log-loss and accuracy (nan when the grid has one value, which skips validation),
+    "val_log_losses" and "val_accuracies": {l2: value}, "train_accuracy": accuracy of the refit
+    on train, "model": the refit LinearModel}``.
     """
     train_features = np.asarray(train_features, np.float32)
     train_labels = check_labels(train_labels, num_classes, "train labels")
@@ -207,19 +242,22 @@ def linear_probe(train_features, train_labels, test_features, test_labels, *, nu
     if not np.isfinite(train_features).all():
         raise ValueError("linear probe got non-finite train features")
     if len(l2_grid) == 1:
-        l2, val_accuracy, val_accuracies, init = float(l2_grid[0]), float("nan"), {}, None
+        selection = L2Selection(float(l2_grid[0]), None, {}, {})
     else:
-        l2, val_accuracy, val_accuracies, init = select_l2(
+        selection = select_l2(
             train_features, train_labels, num_classes=num_classes, l2_grid=l2_grid,
             val_fraction=val_fraction, seed=seed, standardize=standardize,
             max_iter=max_iter, tol=tol)
+    l2, init = selection.l2, selection.model
     model = fit_linear_model(train_features, train_labels, num_classes=num_classes, l2=l2,
                              standardize=standardize, init=init, max_iter=max_iter, tol=tol)
     return {
         "accuracy": accuracy(model, test_features, test_labels),
         "l2": l2,
-        "val_accuracy": val_accuracy,
-        "val_accuracies": val_accuracies,
+        "val_log_loss": selection.val_log_losses.get(l2, float("nan")),
+        "val_accuracy": selection.val_accuracies.get(l2, float("nan")),
+        "val_log_losses": selection.val_log_losses,
+        "val_accuracies": selection.val_accuracies,
         "train_accuracy": accuracy(model, train_features, train_labels),
         "model": model,
     }

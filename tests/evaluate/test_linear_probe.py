@@ -8,8 +8,10 @@ import jax
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
 
 from contrastive_jax.evaluate import fit_linear_model, linear_probe, predict_logits
+from contrastive_jax.evaluate.linear_probe import log_loss as lp_log_loss
 from contrastive_jax.evaluate.linear_probe import validation_split
 
 NUM_TRAIN, DIM, NUM_CLASSES = 600, 20, 4
@@ -68,6 +70,7 @@ def test_probe_accuracy_within_a_point_of_sklearn():
     assert 0.4 < reference < 0.95  # a problem where the probe's accuracy is informative
     assert result["accuracy"] == pytest.approx(reference, abs=0.01)
     assert result["l2"] == l2 and np.isnan(result["val_accuracy"])
+    assert np.isnan(result["val_log_loss"]) and result["val_log_losses"] == {}
 
 
 def test_l2_selection_matches_sklearn_on_the_same_split():
@@ -77,19 +80,64 @@ def test_l2_selection_matches_sklearn_on_the_same_split():
     grid = (1e-3, 1e-2, 1e-1, 1.0)
     result = linear_probe(train, train_labels, test, test_labels, num_classes=NUM_CLASSES,
                           l2_grid=grid, val_fraction=0.25, seed=3)
-    fit_index, val_index = validation_split(NUM_TRAIN, val_fraction=0.25, seed=3)
-    fit_std, val_std = standardized(train[fit_index], train[val_index])
+    reference_losses = sklearn_validation(train, train_labels, grid, val_fraction=0.25, seed=3)
     for l2 in grid:
-        reference = sklearn_fit(fit_std, train_labels[fit_index], l2)
-        expected = reference.score(val_std, train_labels[val_index])
-        assert result["val_accuracies"][l2] == pytest.approx(expected, abs=0.014), l2
+        assert result["val_log_losses"][l2] == pytest.approx(reference_losses[l2][0], rel=2e-3)
+        assert result["val_accuracies"][l2] == pytest.approx(reference_losses[l2][1], abs=0.014)
     assert len(set(result["val_accuracies"].values())) > 1  # the grid matters here
-    assert result["val_accuracy"] == max(result["val_accuracies"].values())
-    assert result["val_accuracies"][result["l2"]] == result["val_accuracy"]
+    assert result["l2"] == min(grid, key=lambda l2: reference_losses[l2][0])
+    assert result["val_log_loss"] == min(result["val_log_losses"].values())
+    assert result["val_accuracy"] == result["val_accuracies"][result["l2"]]
     # The refit uses the chosen l2 on all of train.
     refit = sklearn_fit(*standardized(train), train_labels, result["l2"])
     (train_std, test_std) = standardized(train, test)
     assert result["accuracy"] == pytest.approx(refit.score(test_std, test_labels), abs=0.01)
+
+
+def sklearn_validation(train, train_labels, grid, *, val_fraction, seed):
+    """{l2: (validation log-loss, validation accuracy)} of scikit-learn fits on the same split."""
+    fit_index, val_index = validation_split(len(train_labels), val_fraction=val_fraction,
+                                            seed=seed)
+    fit_std, val_std = standardized(train[fit_index], train[val_index])
+    scores = {}
+    for l2 in grid:
+        reference = sklearn_fit(fit_std, train_labels[fit_index], l2)
+        probabilities = reference.predict_proba(val_std)
+        scores[l2] = (log_loss(train_labels[val_index], probabilities,
+                               labels=range(NUM_CLASSES)),
+                      reference.score(val_std, train_labels[val_index]))
+    return scores
+
+
+def test_l2_is_chosen_by_log_loss_when_validation_accuracy_ties():
+    """Separated classes with a few flipped labels: every l2 from 1e-3 up misclassifies the same
+    validation rows, so accuracy cannot choose (the old rule, ties to the stronger l2, took 1.0),
+    while the log-loss has a clear interior minimum, the same one scikit-learn's has."""
+    features, labels = gaussian_classes(NUM_TRAIN + 300, separation=1.5, seed=8)
+    flipped = np.random.default_rng(9).random(len(labels)) < 0.02
+    labels = np.where(flipped, (labels + 1) % NUM_CLASSES, labels)
+    train, train_labels = features[:NUM_TRAIN], labels[:NUM_TRAIN]
+    grid = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+    result = linear_probe(train, train_labels, features[NUM_TRAIN:], labels[NUM_TRAIN:],
+                          num_classes=NUM_CLASSES, l2_grid=grid, val_fraction=0.25, seed=3)
+    reference = sklearn_validation(train, train_labels, grid, val_fraction=0.25, seed=3)
+    chosen = min(grid, key=lambda l2: reference[l2][0])
+    assert chosen not in (grid[0], grid[-1])  # an interior choice, not an edge by default
+    assert result["l2"] == chosen
+    for l2 in grid:
+        assert result["val_log_losses"][l2] == pytest.approx(reference[l2][0], rel=2e-3), l2
+    # The accuracy tie that made the old criterion blind: the chosen l2 and the strongest one
+    # classify the validation rows equally well.
+    assert result["val_accuracies"][chosen] == result["val_accuracies"][1.0]
+    assert result["val_accuracies"][1.0] == max(result["val_accuracies"].values())
+
+
+def test_log_loss_matches_sklearn():
+    features, labels = gaussian_classes(NUM_TRAIN, separation=0.4, seed=10)
+    model = fit_linear_model(features, labels, num_classes=NUM_CLASSES, l2=1e-2)
+    probabilities = np.asarray(jax.nn.softmax(predict_logits(model, features)), np.float64)
+    expected = log_loss(labels, probabilities, labels=range(NUM_CLASSES))
+    assert lp_log_loss(model, features, labels) == pytest.approx(expected, rel=1e-5)
 
 
 def test_validation_split_is_seeded_and_disjoint():

@@ -120,8 +120,9 @@ ENCODERS = Registry(
     },
 )
 
-# --- methods: fn(options, *, encoder, image_shape, make_views, num_views, batch_size,
-#     total_steps, num_classes, name) -> methods.base.Method; the class's options_type declares config.method's keys
+# --- methods: cls(options, *, encoder, image_shape, make_views, num_views, batch_size,
+#     total_steps, num_classes, name) -> methods.base.Method; built by train.build.build_method,
+#     cls.options_type declares the keys of config.method ---------------------------------------
 METHODS = Registry(
     "method",
     {

@@ -16,8 +16,17 @@ from configs import common
 
 
 def get_config(arg: str | None = None):
-    return common.catalog_config(
-        arg, "byol.py", learning_rate=1e-3, augment=common.BYOL_AUGMENT,
-        method=dict(name="byol", base_momentum=0.99, momentum_schedule="cosine",
-                    proj_hidden_dim=512, proj_dim=128, proj_layers=2, pred_hidden_dim=512,
-                    predictor="mlp"))
+    args = common.parse_arg(arg, dataset="mnist5k", scale="small")
+    config = common.base_config()
+    config.dataset.name = args.dataset
+    config.batch_size = 256
+    config.total_steps = 600
+    config.augment = dict(name="byol", crop_scale=(0.4, 1.0), flip=False,
+                          jitter=(0.4, 0.4, 0.0, 0.0), grayscale_p=0.0, blur_p=(0.5, 0.1),
+                          solarize_p=(0.0, 0.2))
+    config.encoder = dict(name="convnet", widths=(16, 32, 64), num_pooled=2, pool="flatten")
+    config.optimizer.learning_rate = 1e-3
+    config.method = dict(name="byol", base_momentum=0.99, momentum_schedule="cosine",
+                         proj_hidden_dim=512, proj_dim=128, proj_layers=2, pred_hidden_dim=512,
+                         predictor="mlp")
+    return common.at_scale(config, args.scale, "byol.py")

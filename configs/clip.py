@@ -17,9 +17,20 @@ from configs import common
 
 
 def get_config(arg: str | None = None):
-    return common.catalog_config(
-        arg, "clip.py", learning_rate=1e-3, augment=common.CAPTION_AUGMENT,
-        dataset="captions:mnist5k",
-        method=dict(name="clip", embed_dim=64, log_scale_init=math.log(1 / 0.07),
-                    max_logit_scale=100.0, text_encoder=common.SMALL_TEXT_TRANSFORMER),
-        tiny=common.TINY_TEXT_TRANSFORMER)
+    args = common.parse_arg(arg, dataset="captions:mnist5k", scale="small")
+    config = common.base_config()
+    config.dataset.name = args.dataset
+    config.batch_size = 256
+    config.total_steps = 600
+    config.augment = dict(name="weak", num_views=1, crop_scale=(0.6, 1.0), flip=False)
+    config.encoder = dict(name="convnet", widths=(16, 32, 64), num_pooled=2, pool="flatten")
+    config.optimizer.learning_rate = 1e-3
+    # The digit captions use 35 token ids (captions.tokenizer_for(...).vocab_size); 64 leaves
+    # room.
+    text_encoder = dict(name="text_transformer", vocab_size=64, width=64, depth=2, num_heads=4,
+                        causal=True, pool="last")
+    config.method = dict(name="clip", embed_dim=64, log_scale_init=math.log(1 / 0.07),
+                         max_logit_scale=100.0, text_encoder=text_encoder)
+    return common.at_scale(config, args.scale, "clip.py",
+                           tiny={"method.text_encoder.width": 16, "method.text_encoder.depth": 1,
+                                 "method.text_encoder.num_heads": 2, "method.embed_dim": 16})

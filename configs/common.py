@@ -1,4 +1,6 @@
-"""Shared pieces of every config: the argument grammar and the default top-level keys.
+"""Shared pieces of every config: the argument grammar, the default top-level keys and the
+smoke-test scale. Each ``configs/<method>.py`` writes its own recipe (batch size, steps,
+augmentation, encoder, optimizer, method options) over ``base_config()``.
 
 ``get_config(arg)`` takes a comma list ``key=value`` (e.g. ``dataset=mnist5k,scale=small``),
 as big_vision's ``parse_arg`` does. Values are parsed as Python literals when they look like
@@ -11,8 +13,9 @@ import ast
 
 import ml_collections
 
-TOP_LEVEL_KEYS = ("seed", "dataset", "augment", "encoder", "method", "optimizer", "batch_size",
-                  "total_steps", "mesh", "eval", "checkpoint", "log_every_steps")
+# The one list of an experiment's top-level keys lives in the package (configs import the
+# package, never the other way).
+from contrastive_jax.train.build import TOP_LEVEL_KEYS  # noqa: F401  (re-exported)
 
 
 def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
@@ -65,49 +68,34 @@ def base_config() -> ml_collections.ConfigDict:
     return config
 
 
-# The recipes the catalog shares (MNIST-sized images, the small CPU convnet).
-SIMCLR_AUGMENT = dict(name="simclr", crop_scale=(0.4, 1.0), flip=False, jitter_strength=0.5,
-                      grayscale_p=0.0, blur_p=0.0)
-BYOL_AUGMENT = dict(name="byol", crop_scale=(0.4, 1.0), flip=False, jitter=(0.4, 0.4, 0.0, 0.0),
-                    grayscale_p=0.0, blur_p=(0.5, 0.1), solarize_p=(0.0, 0.2))
-CAPTION_AUGMENT = dict(name="weak", num_views=1, crop_scale=(0.6, 1.0), flip=False)
-SMALL_CONVNET = dict(name="convnet", widths=(16, 32, 64), num_pooled=2, pool="flatten")
-# The digit captions use 35 token ids (captions.tokenizer_for(...).vocab_size); 64 leaves room.
-SMALL_TEXT_TRANSFORMER = dict(name="text_transformer", vocab_size=64, width=64, depth=2,
-                              num_heads=4, causal=True, pool="last")
-TINY_TEXT_TRANSFORMER = {"method.text_encoder.width": 16, "method.text_encoder.depth": 1,
-                         "method.text_encoder.num_heads": 2, "method.embed_dim": 16}
-
-
-def catalog_config(arg: str | None, file_name: str, *, method: dict, learning_rate: float,
-                   augment: dict = SIMCLR_AUGMENT, encoder: dict = SMALL_CONVNET,
-                   dataset: str = "mnist5k", tiny: dict | None = None,
-                   **top_level) -> ml_collections.ConfigDict:
-    """A catalog config: ``base_config()`` with one method's recipe, at ``scale=small|tiny``.
-
-    ``top_level`` overrides dotted keys at small scale (``**{"optimizer.warmup_steps": 30}``);
-    ``tiny`` overrides dotted keys after ``shrink_to_tiny``. ``file_name`` names the config in
-    the error for an unknown scale.
-    """
-    args = parse_arg(arg, dataset=dataset, scale="small")
-    config = base_config()
-    config.dataset.name = args.dataset
-    config.augment = dict(augment)
-    config.encoder = dict(encoder)
-    config.method = dict(method)
-    config.optimizer.learning_rate = learning_rate
-    set_dotted(config, top_level)
-    if args.scale == "tiny":
+def at_scale(config: ml_collections.ConfigDict, scale: str, file_name: str, *,
+             tiny: dict | None = None) -> ml_collections.ConfigDict:
+    """``config`` as is for ``scale=small``; for ``scale=tiny``, ``shrink_to_tiny`` and then
+    the config's own dotted ``tiny`` overrides. ``file_name`` names the config in the error for
+    an unknown scale."""
+    if scale == "tiny":
         shrink_to_tiny(config)
         set_dotted(config, tiny or {})
-    elif args.scale != "small":
-        raise ValueError(f"configs/{file_name}: unknown scale {args.scale!r} (small | tiny).")
+    elif scale != "small":
+        raise ValueError(f"configs/{file_name}: unknown scale {scale!r} (small | tiny).")
     return config
 
 
+# Per encoder, the options ``shrink_to_tiny`` sets (narrow and shallow, for CPU tests); the
+# fixed-size presets (vit_ti, ...) keep theirs.
+TINY_ENCODER_OPTIONS = {
+    "convnet": dict(widths=(8, 16)),
+    "mlp": dict(widths=(8, 16)),
+    "resnet18": dict(width_multiplier=0.125),
+    "resnet50": dict(width_multiplier=0.125),
+    "vit": dict(width=16, depth=1, num_heads=2),
+}
+
+
 def shrink_to_tiny(config: ml_collections.ConfigDict) -> None:
-    """The smoke-test scale: two narrow conv layers, small heads, 4 steps of 16 examples."""
-    config.encoder.widths = (8, 16)
+    """The smoke-test scale: a narrow encoder, small heads, 4 steps of 16 examples."""
+    for key, value in TINY_ENCODER_OPTIONS.get(config.encoder.name, {}).items():
+        config.encoder[key] = value
     for key, value in (("proj_hidden_dim", 32), ("proj_dim", 16), ("pred_hidden_dim", 32)):
         if key in config.method:
             config.method[key] = value

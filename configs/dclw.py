@@ -13,7 +13,15 @@ from configs import common
 
 
 def get_config(arg: str | None = None):
-    return common.catalog_config(
-        arg, "dclw.py", learning_rate=2e-3,
-        method=dict(name="dclw", temperature=0.1, sigma=0.5, proj_hidden_dim=512, proj_dim=128,
-                    proj_layers=2))
+    args = common.parse_arg(arg, dataset="mnist5k", scale="small")
+    config = common.base_config()
+    config.dataset.name = args.dataset
+    config.batch_size = 256
+    config.total_steps = 600
+    config.augment = dict(name="simclr", crop_scale=(0.4, 1.0), flip=False, jitter_strength=0.5,
+                          grayscale_p=0.0, blur_p=0.0)
+    config.encoder = dict(name="convnet", widths=(16, 32, 64), num_pooled=2, pool="flatten")
+    config.optimizer.learning_rate = 2e-3
+    config.method = dict(name="dclw", temperature=0.1, sigma=0.5, proj_hidden_dim=512,
+                         proj_dim=128, proj_layers=2)
+    return common.at_scale(config, args.scale, "dclw.py")

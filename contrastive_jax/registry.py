@@ -11,6 +11,7 @@ An unknown name fails at once with the list of valid names (scenic's dataset reg
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any, Callable
 
 
@@ -84,6 +85,24 @@ def _qualified(constructor: str | Callable[..., Any]) -> str:
     return f"{constructor.__module__}:{constructor.__qualname__}"
 
 
+def config_kwargs(config, *, drop: tuple[str, ...] = ("name",)) -> dict:
+    """A component's ConfigDict (or dict) as constructor kwargs, less the registry ``name``
+    (lists become tuples: jit needs hashables)."""
+    values = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+    return {key: tuple(value) if isinstance(value, list) else value
+            for key, value in values.items() if key not in drop}
+
+
+def unaccepted_options(constructor: Callable[..., Any], kwargs: dict) -> list[str]:
+    """The keys of ``kwargs`` that ``constructor``'s signature does not take (none when it
+    takes ``**kwargs``), sorted."""
+    parameters = inspect.signature(constructor).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return []
+    names = {p.name for p in parameters}
+    return sorted(key for key in kwargs if key not in names)
+
+
 # --- datasets: fn(split: str, *, data_dir, seed) -> data.sources.ArraySource-like source ------
 DATASETS = Registry(
     "dataset",
@@ -125,7 +144,9 @@ ENCODERS = Registry(
     },
 )
 
-# --- methods: fn(config) -> methods.base.Method -------------------------------------------
+# --- methods: cls(options, *, encoder, image_shape, make_views, num_views, batch_size,
+#     total_steps, num_classes, name) -> methods.base.Method; built by train.build.build_method,
+#     cls.options_type declares the keys of config.method ---------------------------------------
 METHODS = Registry(
     "method",
     {

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from configs import common
-from contrastive_jax.train.experiment import validate_config
+from contrastive_jax.train.build import validate_config
 
 CONFIG_FILES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "configs", "*.py")))
 CONFIG_MODULES = [os.path.basename(p)[:-3] for p in CONFIG_FILES

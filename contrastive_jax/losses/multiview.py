@@ -5,6 +5,7 @@ Notation: views ``u_i^l`` (view l of point i), ``s = <u, u'> / t`` on the unit s
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from contrastive_jax.losses import _common

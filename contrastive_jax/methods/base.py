@@ -7,10 +7,10 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 from flax import nnx
 
-from contrastive_jax.registry import ENCODERS
+from contrastive_jax.methods.options import MethodOptions
+from contrastive_jax.registry import ENCODERS, config_kwargs, unaccepted_options
 
 # views(rng, images: f32 [B, H, W, C] in [0, 1]) -> tuple of V arrays [B, h, w, C]
 ViewFn = Callable[[jax.Array, jax.Array], tuple[jax.Array, ...]]
@@ -28,41 +28,58 @@ def center_pixels(images: jax.Array) -> jax.Array:
     return images * 2.0 - 1.0
 
 
-def config_kwargs(config: ml_collections.ConfigDict, *, drop: tuple[str, ...] = ("name",)) -> dict:
-    """A component's ConfigDict as constructor kwargs (lists become tuples: jit needs hashables)."""
-    kwargs = {}
-    for key, value in config.to_dict().items():
-        if key in drop:
-            continue
-        kwargs[key] = tuple(value) if isinstance(value, list) else value
-    return kwargs
+def encoder_options(encoder_config) -> tuple[dict, list[str]]:
+    """``(kwargs the named encoder takes, sorted names of the options it does not take)``.
 
-
-def build_encoder(encoder_config: ml_collections.ConfigDict, in_shape, rngs: nnx.Rngs) -> nnx.Module:
-    """The encoder named by ``encoder_config.name``, with the other keys as its options."""
-    constructor = ENCODERS.get(encoder_config.name)
+    Options of another encoder (e.g. the convnet's ``widths`` after switching
+    ``encoder.name`` to ``resnet18``) are dropped, so encoders can be switched by name alone.
+    """
     kwargs = config_kwargs(encoder_config)
+    dropped = unaccepted_options(ENCODERS.get(encoder_config["name"]), kwargs)
+    return {k: v for k, v in kwargs.items() if k not in dropped}, dropped
+
+
+def build_encoder(encoder_config, in_shape, rngs: nnx.Rngs) -> nnx.Module:
+    """The encoder named by ``encoder_config.name``, with the options it takes."""
+    kwargs, _ = encoder_options(encoder_config)
     try:
-        return constructor(in_shape=tuple(in_shape), rngs=rngs, **kwargs)
+        return ENCODERS.build(encoder_config["name"], in_shape=tuple(in_shape), rngs=rngs,
+                              **kwargs)
     except TypeError as error:
-        raise ValueError(
-            f"encoder {encoder_config.name!r} rejected its options {sorted(kwargs)}: {error}"
-        ) from error
+        raise ValueError(f"encoder {encoder_config['name']!r} rejected its options "
+                         f"{sorted(kwargs)}: {error}") from error
 
 
 class Method(abc.ABC):
-    """Base class: holds the config, the source's image shape and the view function.
+    """Base class: holds the declared options, the run's sizes and the view function.
 
-    Subclasses implement ``init``, ``loss`` and, where the representation is not
-    ``model.encoder``, ``embed``.
+    Built by ``train.build.build_method`` from a config: ``options`` is an ``options_type``
+    made from ``config.method``; ``encoder`` is the encoder's config (its ``name`` and
+    options); ``num_views`` is how many views ``make_views`` returns (at least
+    ``min_views``, checked by the builder); ``batch_size`` is the global batch and
+    ``total_steps`` the length of the run. Subclasses implement ``init``, ``loss`` and, where
+    the representation is not ``model.encoder``, ``embed``.
     """
 
-    def __init__(self, config: ml_collections.ConfigDict, *, image_shape, make_views: ViewFn,
-                 num_classes: int | None = None):
-        self.config = config
+    options_type: type[MethodOptions] = MethodOptions
+    min_views: int = 1
+    needs_captions = False  # True: the builder requires a captions:<source> dataset
+
+    def __init__(self, options: MethodOptions, *, encoder, image_shape, make_views: ViewFn,
+                 num_views: int, batch_size: int, total_steps: int,
+                 num_classes: int | None = None, name: str | None = None):
+        if not isinstance(options, self.options_type):
+            raise TypeError(f"{type(self).__name__} takes {self.options_type.__name__}, got "
+                            f"{type(options).__name__}.")
+        self.options = options
+        self.encoder_config = encoder
         self.image_shape = tuple(image_shape)
         self.make_views = make_views
+        self.num_views = int(num_views)
+        self.batch_size = int(batch_size)
+        self.total_steps = int(total_steps)
         self.num_classes = num_classes
+        self.name = name or type(self).__name__.lower()
 
     @abc.abstractmethod
     def init(self, rng: jax.Array, example_batch: dict) -> tuple[nnx.Module, Any]:

@@ -8,24 +8,32 @@ with a cosine momentum schedule from ``base_momentum`` (0.996) to 1. Symmetrized
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax.numpy as jnp
 
 from contrastive_jax import losses
-from contrastive_jax.methods.common import check_predictor, embedding_std, views_of
+from contrastive_jax.methods.common import embedding_std, views_of
 from contrastive_jax.methods.momentum import MomentumMethod
+from contrastive_jax.methods.options import MomentumOptions, PredictorOptions
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BYOLOptions(MomentumOptions, PredictorOptions):
+    """The EMA target's options plus the predictor's (pred_hidden_dim, predictor "mlp" |
+    "linear" | "none": the ablations of Tian et al., 2021)."""
 
 
 class BYOL(MomentumMethod):
-    """config.method: base_momentum, proj_hidden_dim, proj_dim, proj_layers, pred_hidden_dim,
-    predictor ("mlp" default | "linear" | "none": the ablations of Tian et al., 2021).
+    """Options: ``BYOLOptions``.
 
     method_state: {"target": EMA weights of encoder + projector, "step": int32 []}.
     """
 
-    def __init__(self, config, **kwargs):
-        super().__init__(config, **kwargs)
-        if self.uses_predictor:
-            check_predictor(config.method)
+    options_type = BYOLOptions
+
+    def predictor_kind(self):
+        return self.options.predictor
 
     def predict(self, model, method_state, z):
         """``(p [2B, D], state updates)``: the online prediction of the target projection

@@ -14,6 +14,7 @@ into ``embed_dim``. ``embed`` gives the image encoder's features (for kNN / line
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax
@@ -23,9 +24,49 @@ from flax import nnx
 
 from contrastive_jax import losses
 from contrastive_jax.methods.base import (
-    Method, build_encoder, center_pixels, config_kwargs, images_to_unit_range)
-from contrastive_jax.methods.common import check_num_views, views_of
-from contrastive_jax.registry import ENCODERS
+    Method, build_encoder, center_pixels, images_to_unit_range)
+from contrastive_jax.methods.common import views_of
+from contrastive_jax.methods.options import MethodOptions
+from contrastive_jax.registry import ENCODERS, config_kwargs
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ImageTextOptions(MethodOptions):
+    """embed_dim (the joint space), log_scale_init (the learned log logit scale's start) and
+    text_encoder (a dict: the text encoder's registry ``name``, ``vocab_size`` and options)."""
+
+    embed_dim: int
+    log_scale_init: float
+    text_encoder: dict
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check_at_least(1, "embed_dim")
+        if "name" not in self.text_encoder:
+            raise ValueError(f"config.method.text_encoder needs a 'name'; valid: "
+                             f"{ENCODERS.names()}.")
+        try:
+            ENCODERS.check(self.text_encoder["name"])
+        except KeyError as error:
+            raise ValueError(f"config.method.text_encoder: {error.args[0]}") from None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CLIPOptions(ImageTextOptions):
+    """ImageTextOptions plus max_logit_scale (the cap on the scale, 100 in CLIP)."""
+
+    max_logit_scale: float = 100.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check_positive("max_logit_scale")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SigLIPOptions(ImageTextOptions):
+    """ImageTextOptions plus bias_init (the learned logit bias's start, -10 in SigLIP)."""
+
+    bias_init: float = -10.0
 
 
 class ImageTextModel(nnx.Module):
@@ -53,56 +94,45 @@ class ImageTextModel(nnx.Module):
 
 
 class CLIP(Method):
-    """config.method: embed_dim, log_scale_init (log(1/0.07)), max_logit_scale (100),
-    text_encoder (a ConfigDict: name, vocab_size and the encoder's options).
+    """Options: ``CLIPOptions`` (the paper: log_scale_init log(1/0.07), max_logit_scale 100).
 
+    Trains on a ``captions:<source>`` dataset (``needs_captions``, checked by the builder).
     The scale is ``exp(min(t, log(max_logit_scale)))``: CLIP clips it at 100 (no gradient
     beyond the cap). method_state is empty.
     """
 
+    options_type = CLIPOptions
+    needs_captions = True
     bias_init: float | None = None
 
-    def __init__(self, config, **kwargs):
-        super().__init__(config, **kwargs)
-        if not str(config.dataset.name).startswith("captions:"):
-            raise ValueError(f"method {config.method.name!r} trains on image-caption pairs: use "
-                             f"a captions:<source> dataset (e.g. captions:mnist5k), got "
-                             f"{config.dataset.name!r}.")
-        text_config = config.method.text_encoder
-        try:
-            ENCODERS.check(text_config.name)
-        except KeyError as error:
-            raise ValueError(f"config.method.text_encoder: {error.args[0]}") from None
-        check_num_views(self, 1)
-
     def _text_encoder(self, max_len: int, rngs: nnx.Rngs):
-        text_config = self.config.method.text_encoder
-        kwargs = config_kwargs(text_config)
+        name = self.options.text_encoder["name"]
+        kwargs = config_kwargs(self.options.text_encoder)
         try:
-            return ENCODERS.build(text_config.name, max_len=max_len, rngs=rngs, **kwargs)
+            return ENCODERS.build(name, max_len=max_len, rngs=rngs, **kwargs)
         except TypeError as error:
-            raise ValueError(f"text encoder {text_config.name!r} rejected its options "
+            raise ValueError(f"text encoder {name!r} rejected its options "
                              f"{sorted(kwargs)}: {error}") from error
 
     def init(self, rng, example_batch):
         if "text" not in example_batch:
-            raise ValueError(f"method {self.config.method.name!r} needs batches with a 'text' "
+            raise ValueError(f"method {self.name!r} needs batches with a 'text' "
                              f"field (a captions:<source> dataset).")
         tokens = example_batch["text"]
-        vocab_size = self.config.method.text_encoder.vocab_size
+        vocab_size = self.options.text_encoder["vocab_size"]
         if isinstance(tokens, np.ndarray) and tokens.size and int(tokens.max()) >= vocab_size:
             raise ValueError(f"token id {int(tokens.max())} >= text_encoder.vocab_size="
                              f"{vocab_size}: raise config.method.text_encoder.vocab_size.")
         rngs = nnx.Rngs(params=rng)
-        encoder = build_encoder(self.config.encoder, self.image_shape, rngs)
+        encoder = build_encoder(self.encoder_config, self.image_shape, rngs)
         text_encoder = self._text_encoder(tokens.shape[-1], rngs)
-        model = ImageTextModel(encoder, text_encoder, embed_dim=self.config.method.embed_dim,
-                               log_scale_init=self.config.method.log_scale_init,
+        model = ImageTextModel(encoder, text_encoder, embed_dim=self.options.embed_dim,
+                               log_scale_init=self.options.log_scale_init,
                                bias_init=self.bias_init, rngs=rngs)
         return model, {}
 
     def logit_scale(self, model) -> jax.Array:
-        cap = math.log(self.config.method.get("max_logit_scale", 100.0))
+        cap = math.log(self.options.max_logit_scale)
         return jnp.exp(jnp.minimum(model.log_logit_scale[...], cap))
 
     def objective(self, model, image, text):
@@ -129,14 +159,16 @@ class CLIP(Method):
 
 
 class SigLIP(CLIP):
-    """config.method: as CLIP, with log_scale_init log(10) and bias_init (-10).
+    """Options: ``SigLIPOptions`` (the paper: log_scale_init log(10), bias_init -10).
 
     The scale is ``exp(t)`` (no cap); the bias ``b`` is learned.
     """
 
-    def __init__(self, config, **kwargs):
-        super().__init__(config, **kwargs)
-        self.bias_init = float(config.method.get("bias_init", -10.0))
+    options_type = SigLIPOptions
+
+    def __init__(self, options, **kwargs):
+        super().__init__(options, **kwargs)
+        self.bias_init = float(options.bias_init)
 
     def logit_scale(self, model) -> jax.Array:
         return jnp.exp(model.log_logit_scale[...])

@@ -9,30 +9,28 @@ them, i.e. *before* this step's optimizer update (see ``methods.momentum`` for t
 
 from __future__ import annotations
 
-import abc
 import math
 from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 from flax import nnx
 
 from contrastive_jax.methods.base import Method, build_encoder, center_pixels, images_to_unit_range
-from contrastive_jax.methods.simclr import EncoderWithProjector, SimCLR, embedding_std
+from contrastive_jax.methods.options import PredictorOptions, ProjectorOptions
 from contrastive_jax.models import LinearPredictor, PredictorMLP, ProjectionMLP
 
-__all__ = ["EncoderWithProjector", "embedding_std", "SiameseModel", "ProjectedViews",
-           "build_siamese", "views_of", "forward_views", "param_arrays", "with_params", "ema",
-           "cosine_momentum", "enqueue", "init_queue", "check_momentum", "check_queue_size",
-           "check_num_views", "num_views_of", "PREDICTORS", "check_predictor"]
+__all__ = ["EncoderWithProjector", "embedding_std", "build_projected_model", "build_predictor",
+           "views_of", "forward_views", "param_arrays", "with_params", "ema", "cosine_momentum",
+           "enqueue", "init_queue", "check_queue_size"]
 
 
 # --- models -------------------------------------------------------------------------------
 
 
-class SiameseModel(nnx.Module):
-    """``encoder`` -> ``projector`` (the branch a target network copies) -> optional ``predictor``.
+class EncoderWithProjector(nnx.Module):
+    """``encoder`` (the representation) -> ``projector`` (where the loss is applied) -> an
+    optional ``predictor`` (BYOL, SimSiam, MoCo v3, NNCLR).
 
     ``__call__(x, train) -> (features, z)`` is the online branch without the predictor.
     """
@@ -52,32 +50,37 @@ class SiameseModel(nnx.Module):
         return EncoderWithProjector(self.encoder, self.projector)
 
 
-def build_siamese(method_config: ml_collections.ConfigDict, encoder_config, image_shape,
-                  rng: jax.Array, *, predictor: bool) -> SiameseModel:
-    """Encoder, projector (``proj_hidden_dim``, ``proj_dim``, ``proj_layers``, optional
-    ``proj_last_norm``) and, if asked, the predictor named by ``method_config.predictor``
-    (``"mlp"`` of width ``pred_hidden_dim`` by default; see ``check_predictor``)."""
+def embedding_std(z: jax.Array) -> jax.Array:
+    """Mean per-dimension std of L2-normalized embeddings: ~1/sqrt(D) healthy, 0 collapsed."""
+    z = z / jnp.linalg.norm(z, axis=-1, keepdims=True).clip(1e-12)
+    return z.std(axis=0).mean()
+
+
+def build_projector(options: ProjectorOptions, in_dim: int, rngs: nnx.Rngs) -> ProjectionMLP:
+    """``ProjectionMLP(in_dim -> proj_hidden_dim x (proj_layers - 1) -> proj_dim)``."""
+    return ProjectionMLP(in_dim, hidden_dim=options.proj_hidden_dim, out_dim=options.proj_dim,
+                         num_layers=options.proj_layers, last_norm=options.proj_last_norm,
+                         norm=options.proj_norm, rngs=rngs)
+
+
+def build_projected_model(options: ProjectorOptions, encoder_config, image_shape,
+                          rng: jax.Array, *, predictor: str | None = None
+                          ) -> EncoderWithProjector:
+    """Encoder, projector and, if ``predictor`` names one, the predictor (see
+    ``build_predictor``); all parameters drawn from ``rng`` in that order."""
     rngs = nnx.Rngs(params=rng)
     encoder = build_encoder(encoder_config, image_shape, rngs)
-    projector = ProjectionMLP(
-        encoder.feature_dim, hidden_dim=method_config.proj_hidden_dim,
-        out_dim=method_config.proj_dim, num_layers=method_config.proj_layers,
-        last_norm=method_config.get("proj_last_norm", False),
-        norm=method_config.get("proj_norm", "batch"), rngs=rngs)
-    head = build_predictor(method_config, rngs) if predictor else None
-    return SiameseModel(encoder, projector, head)
+    projector = build_projector(options, encoder.feature_dim, rngs)
+    head = None if predictor is None else build_predictor(predictor, options, rngs)
+    return EncoderWithProjector(encoder, projector, head)
 
 
-PREDICTORS = ("mlp", "linear", "none")
-
-
-def build_predictor(method_config: ml_collections.ConfigDict, rngs: nnx.Rngs):
-    """``method_config.predictor``: "mlp" (default; ``pred_hidden_dim`` wide), "linear" (a
-    trained ``[proj_dim, proj_dim]`` map, Tian et al. 2021) or "none" (no predictor: None)."""
-    kind = check_predictor(method_config)
-    dim = method_config.proj_dim
+def build_predictor(kind: str, options: PredictorOptions, rngs: nnx.Rngs):
+    """"mlp" (``pred_hidden_dim`` wide), "linear" (a trained ``[proj_dim, proj_dim]`` map,
+    Tian et al. 2021) or "none" (no predictor: None)."""
+    dim = options.proj_dim
     if kind == "mlp":
-        return PredictorMLP(dim, hidden_dim=method_config.pred_hidden_dim, rngs=rngs)
+        return PredictorMLP(dim, hidden_dim=options.pred_hidden_dim, rngs=rngs)
     return LinearPredictor(dim, rngs=rngs) if kind == "linear" else None
 
 
@@ -106,52 +109,6 @@ def forward_views(fn: Callable, views: Sequence[jax.Array]) -> list:
             outputs[index] = jax.tree.map(
                 lambda y: jnp.split(y, len(indices))[position], result)
     return outputs
-
-
-class ProjectedViews(SimCLR):
-    """SimCLR's encoder + projector with another objective on the projected views.
-
-    Subclasses set ``num_views`` (None: every view the augmentation makes) and implement
-    ``objective(z: [V, B, D], batch) -> (loss, metrics)``. All views go through one forward
-    pass (BatchNorm statistics span the V*B views), so they must share one shape. Objectives
-    that need nothing from ``batch`` support GradCache (``loss_from_embeddings`` passes
-    ``batch=None``); those that read it (labels) set ``supports_grad_cache = False``.
-    """
-
-    num_views: int | None = 2
-    supports_grad_cache = True
-
-    def __init__(self, config, **kwargs):
-        super().__init__(config, **kwargs)
-        self.view_count = check_num_views(self, 2)
-        if self.num_views is not None:
-            self.view_count = self.num_views
-
-    @abc.abstractmethod
-    def objective(self, z: jax.Array, batch: dict | None):
-        """``z: [V, B, D]`` projected views -> ``(loss, metrics)``; each subclass's loss."""
-
-    def encoder_inputs(self, batch, rng):
-        """The V views stacked view-major: ``[V * B, H, W, C]``."""
-        views = views_of(self, batch, rng, self.num_views)
-        if len({v.shape for v in views}) > 1:
-            raise ValueError(f"method {self.config.method.name!r} needs views of one shape, got "
-                             f"{[v.shape for v in views]}; use an augmentation without "
-                             f"multi-resolution crops.")
-        return jnp.concatenate(views)
-
-    def loss_from_embeddings(self, embeddings):
-        return self.objective(self._by_view(embeddings), None)[0]
-
-    def _by_view(self, embeddings: jax.Array) -> jax.Array:
-        return embeddings.reshape(self.view_count, -1, embeddings.shape[-1])
-
-    def loss(self, model, method_state, batch, rng):
-        z = self._by_view(self.embed_for_loss(model, self.encoder_inputs(batch, rng)))
-        loss, metrics = self.objective(z, batch)
-        metrics = {"loss": loss, "embedding_std": embedding_std(z.reshape(-1, z.shape[-1])),
-                   **metrics}
-        return loss, (metrics, method_state)
 
 
 # --- target networks ------------------------------------------------------------------------
@@ -204,13 +161,7 @@ def enqueue(queue: jax.Array, pointer: jax.Array, items: jax.Array):
     return queue, (pointer + items.shape[0]) % queue.shape[0]
 
 
-# --- config checks (raised when the method is built, before anything compiles) -------------
-
-
-def check_momentum(value: float, name: str = "momentum") -> float:
-    if not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"config.method.{name} must be an EMA momentum in [0, 1], got {value}.")
-    return float(value)
+# --- checks that need the run's sizes (raised when the method is built) -------------------
 
 
 def check_queue_size(queue_size: int, batch_size: int, name: str = "queue_size") -> int:
@@ -220,28 +171,3 @@ def check_queue_size(queue_size: int, batch_size: int, name: str = "queue_size")
             f"batch size config.batch_size={batch_size} (the whole batch is enqueued each "
             f"step), e.g. {batch_size * max(1, queue_size // batch_size)}.")
     return int(queue_size)
-
-
-def num_views_of(method: Method) -> int:
-    """Views per example the augmentation makes (its ``num_views``, else config.augment's)."""
-    count = getattr(method.make_views, "num_views", None)
-    if count is None:
-        count = method.config.augment.get("num_views", 2)
-    return int(count)
-
-
-def check_predictor(method_config: ml_collections.ConfigDict) -> str:
-    kind = method_config.get("predictor", "mlp")
-    if kind not in PREDICTORS:
-        raise ValueError(f"config.method.predictor must be one of {PREDICTORS}, got {kind!r}.")
-    return kind
-
-
-def check_num_views(method: Method, minimum: int = 2) -> int:
-    count = num_views_of(method)
-    if count < minimum:
-        raise ValueError(
-            f"method {method.config.method.name!r} needs at least {minimum} views per example, "
-            f"but augment {method.config.augment.name!r} makes {count}; set "
-            f"config.augment.num_views >= {minimum}.")
-    return count

@@ -8,22 +8,39 @@ Same model as SimCLR (encoder + projector); only the loss changes.
 
 from __future__ import annotations
 
+import dataclasses
+
 from contrastive_jax import losses
-from contrastive_jax.methods.common import ProjectedViews
+from contrastive_jax.methods.options import SimCLROptions
+from contrastive_jax.methods.projected import ProjectedViews
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DCLWOptions(SimCLROptions):
+    """SimCLR's options plus ``sigma``, the width of the von Mises-Fisher weight."""
+
+    sigma: float
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check_positive("sigma")
 
 
 class DCL(ProjectedViews):
-    """config.method: temperature, proj_hidden_dim, proj_dim, proj_layers."""
+    """Options: ``SimCLROptions`` (temperature, proj_hidden_dim, proj_dim, proj_layers, ...)."""
+
+    options_type = SimCLROptions
 
     def objective(self, z, batch):
-        return losses.dcl(z[0], z[1], temperature=self.config.method.temperature), {}
+        return losses.dcl(z[0], z[1], temperature=self.options.temperature), {}
 
 
 class DCLW(ProjectedViews):
-    """config.method: temperature, sigma (vMF weight), proj_hidden_dim, proj_dim, proj_layers."""
+    """Options: ``DCLWOptions`` (SimCLR's plus sigma)."""
+
+    options_type = DCLWOptions
 
     def objective(self, z, batch):
-        method_config = self.config.method
-        loss = losses.dclw(z[0], z[1], temperature=method_config.temperature,
-                           sigma=method_config.sigma)
+        loss = losses.dclw(z[0], z[1], temperature=self.options.temperature,
+                           sigma=self.options.sigma)
         return loss, {}

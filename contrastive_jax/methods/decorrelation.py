@@ -11,41 +11,85 @@ al., 2022; "Whitening for Self-Supervised Representation Learning", Ermolov et a
 
 from __future__ import annotations
 
+import dataclasses
+
 from contrastive_jax import losses
-from contrastive_jax.methods.common import ProjectedViews
+from contrastive_jax.methods.options import ProjectorOptions
+from contrastive_jax.methods.projected import ProjectedViews
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BarlowTwinsOptions(ProjectorOptions):
+    """Projector plus ``lambda_``, the weight of the off-diagonal (redundancy) term."""
+
+    lambda_: float
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check("lambda_", lambda v: v >= 0, ">= 0")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VICRegOptions(ProjectorOptions):
+    """Projector plus the weights of the invariance, variance and covariance terms."""
+
+    sim_weight: float
+    var_weight: float
+    cov_weight: float
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("sim_weight", "var_weight", "cov_weight"):
+            self.check(name, lambda v: v >= 0, ">= 0")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WMSEOptions(ProjectorOptions):
+    """Projector plus ``eps``, the shrinkage added to the covariance before whitening."""
+
+    eps: float
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check("eps", lambda v: v >= 0, ">= 0")
 
 
 class BarlowTwins(ProjectedViews):
-    """config.method: lambda_ (off-diagonal weight), proj_hidden_dim, proj_dim, proj_layers."""
+    """Options: ``BarlowTwinsOptions``."""
+
+    options_type = BarlowTwinsOptions
 
     def objective(self, z, batch):
-        return losses.barlow_twins(z[0], z[1], lambda_=self.config.method.lambda_), {}
+        return losses.barlow_twins(z[0], z[1], lambda_=self.options.lambda_), {}
 
 
 class VICReg(ProjectedViews):
-    """config.method: sim_weight, var_weight, cov_weight, proj_hidden_dim, proj_dim, proj_layers."""
+    """Options: ``VICRegOptions``."""
+
+    options_type = VICRegOptions
 
     def objective(self, z, batch):
-        method_config = self.config.method
-        loss = losses.vicreg(z[0], z[1], sim_weight=method_config.sim_weight,
-                             var_weight=method_config.var_weight,
-                             cov_weight=method_config.cov_weight)
+        options = self.options
+        loss = losses.vicreg(z[0], z[1], sim_weight=options.sim_weight,
+                             var_weight=options.var_weight, cov_weight=options.cov_weight)
         return loss, {}
 
 
 class WMSE(ProjectedViews):
-    """config.method: eps (covariance shrinkage), proj_hidden_dim, proj_dim, proj_layers.
+    """Options: ``WMSEOptions``.
 
     The whole global batch is one whitening sub-batch (the paper splits it into sub-batches of
     ``w_size`` and repeats whitening ``w_iter`` times); whitening needs batch > proj_dim.
     """
 
-    def __init__(self, config, **kwargs):
-        super().__init__(config, **kwargs)
-        if config.batch_size <= config.method.proj_dim:
+    options_type = WMSEOptions
+
+    def __init__(self, options, **kwargs):
+        super().__init__(options, **kwargs)
+        if self.batch_size <= options.proj_dim:
             raise ValueError(
-                f"wmse whitens the {config.method.proj_dim}-dim embeddings over the batch: "
-                f"config.batch_size={config.batch_size} must exceed config.method.proj_dim.")
+                f"wmse whitens the {options.proj_dim}-dim embeddings over the batch: "
+                f"config.batch_size={self.batch_size} must exceed config.method.proj_dim.")
 
     def objective(self, z, batch):
-        return losses.wmse(z[0], z[1], eps=self.config.method.eps), {}
+        return losses.wmse(z[0], z[1], eps=self.options.eps), {}

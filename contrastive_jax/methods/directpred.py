@@ -11,10 +11,29 @@ gradient reaches them. F is updated with the current batch before W_p is built a
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 
 from contrastive_jax.methods.byol import BYOL
+from contrastive_jax.methods.options import MomentumOptions
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DirectPredOptions(MomentumOptions):
+    """The EMA target's options plus ``rho`` (the correlation EMA, in [0, 1)) and ``eps``
+    (added to the predictor's eigenvalues' square roots)."""
+
+    rho: float
+    eps: float
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0.0 <= self.rho < 1.0:
+            raise ValueError(f"config.method.rho (the correlation EMA) must be in [0, 1), got "
+                             f"{self.rho}.")
+        self.check("eps", lambda v: v >= 0, ">= 0")
 
 
 def directpred_weights(correlation: jax.Array, *, eps: float) -> jax.Array:
@@ -27,30 +46,26 @@ def directpred_weights(correlation: jax.Array, *, eps: float) -> jax.Array:
 
 
 class DirectPred(BYOL):
-    """config.method: BYOL's keys (no pred_hidden_dim) plus rho (correlation EMA, 0.3) and
-    eps (0.1).
+    """Options: ``DirectPredOptions`` (BYOL's without the trained predictor's keys).
 
     method_state: BYOL's plus {"predictor": W_p [D, D], "correlation": F [D, D]}.
     """
 
-    uses_predictor = False
+    options_type = DirectPredOptions
 
-    def __init__(self, config, **kwargs):
-        super().__init__(config, **kwargs)
-        if not 0.0 <= config.method.rho < 1.0:
-            raise ValueError(f"config.method.rho (the correlation EMA) must be in [0, 1), got "
-                             f"{config.method.rho}.")
+    def predictor_kind(self):
+        return None
 
     def extra_state(self, model, rng):
-        dim = self.config.method.proj_dim
+        dim = self.options.proj_dim
         return {"predictor": jnp.eye(dim, dtype=jnp.float32),
                 "correlation": jnp.zeros((dim, dim), jnp.float32)}
 
     def predict(self, model, method_state, z):
         f = jax.lax.stop_gradient(z).astype(jnp.float32)
         batch_correlation = f.T @ f / f.shape[0]
-        rho = self.config.method.rho
+        rho = self.options.rho
         correlation = jnp.where(method_state["step"] == 0, batch_correlation,
                                 rho * method_state["correlation"] + (1.0 - rho) * batch_correlation)
-        predictor = directpred_weights(correlation, eps=self.config.method.eps)
+        predictor = directpred_weights(correlation, eps=self.options.eps)
         return z @ predictor.T, {"predictor": predictor, "correlation": correlation}

@@ -13,6 +13,8 @@ of keys is enqueued each step.
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 
@@ -21,25 +23,64 @@ from contrastive_jax.losses import queue_info_nce
 from contrastive_jax.methods.common import (
     check_queue_size, embedding_std, enqueue, init_queue, views_of)
 from contrastive_jax.methods.momentum import MomentumMethod
+from contrastive_jax.methods.options import MomentumOptions, TemperatureOptions
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MoCoV2Options(MomentumOptions, TemperatureOptions):
+    """The EMA key encoder's options, the temperature and ``queue_size`` (a multiple of the
+    global batch, checked when the method is built)."""
+
+    queue_size: int
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check_at_least(1, "queue_size")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MoCHiOptions(MoCoV2Options):
+    """MoCo v2's options plus num_hard (N, in [1, queue_size]), num_mix_negatives (s) and
+    num_mix_query (s'), both >= 0."""
+
+    num_hard: int
+    num_mix_negatives: int
+    num_mix_query: int
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check_at_least(1, "num_hard")
+        if self.num_mix_negatives < 0 or self.num_mix_query < 0:
+            raise ValueError("config.method.num_mix_negatives and num_mix_query must be >= 0.")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MoCoV3Options(MomentumOptions, TemperatureOptions):
+    """The EMA target's options, the temperature and the MLP predictor's ``pred_hidden_dim``."""
+
+    pred_hidden_dim: int
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check_at_least(1, "pred_hidden_dim")
 
 
 class MoCoV2(MomentumMethod):
-    """config.method: temperature (0.2), base_momentum (0.999), momentum_schedule ("constant"),
-    queue_size (a multiple of config.batch_size), proj_hidden_dim, proj_dim, proj_layers.
+    """Options: ``MoCoV2Options`` (the paper: temperature 0.2, base_momentum 0.999 with the
+    "constant" schedule).
 
     method_state: {"target", "step", "queue": unit keys [K, D], "pointer": int32 []}.
     Asymmetric as in the paper: queries from view 1, keys from view 2.
     """
 
-    uses_predictor = False
+    options_type = MoCoV2Options
 
-    def __init__(self, config, **kwargs):
-        super().__init__(config, **kwargs)
-        check_queue_size(config.method.queue_size, config.batch_size)
+    def __init__(self, options, **kwargs):
+        super().__init__(options, **kwargs)
+        check_queue_size(options.queue_size, self.batch_size)
 
     def extra_state(self, model, rng):
-        method_config = self.config.method
-        return {"queue": init_queue(rng, method_config.queue_size, method_config.proj_dim),
+        return {"queue": init_queue(rng, self.options.queue_size, self.options.proj_dim),
                 "pointer": jnp.zeros((), jnp.int32)}
 
     def hard_negatives(self, query, queue, rng):
@@ -54,7 +95,7 @@ class MoCoV2(MomentumMethod):
         key = key / jnp.linalg.norm(key, axis=-1, keepdims=True).clip(1e-12)
         queue = method_state["queue"]
         extra = self.hard_negatives(query, queue, mix_rng)
-        loss = queue_info_nce(query, key, queue, extra, temperature=self.config.method.temperature)
+        loss = queue_info_nce(query, key, queue, extra, temperature=self.options.temperature)
         queue, pointer = enqueue(queue, method_state["pointer"], key)
         metrics = {"loss": loss, "momentum": momentum, "embedding_std": embedding_std(query)}
         return loss, (metrics, self.advance(method_state, target_params, queue=queue,
@@ -64,34 +105,36 @@ class MoCoV2(MomentumMethod):
 class MoCHi(MoCoV2):
     """MoCo v2 plus per-query synthetic hard negatives (``losses.mochi_negatives``).
 
-    config.method: MoCo v2's keys plus num_hard (N <= queue_size), num_mix_negatives (s),
-    num_mix_query (s').
+    Options: ``MoCHiOptions``.
     """
 
-    def __init__(self, config, **kwargs):
-        super().__init__(config, **kwargs)
-        method_config = config.method
-        if not 1 <= method_config.num_hard <= method_config.queue_size:
-            raise ValueError(f"config.method.num_hard={method_config.num_hard} must be in "
-                             f"[1, queue_size={method_config.queue_size}].")
-        if method_config.num_mix_negatives < 0 or method_config.num_mix_query < 0:
-            raise ValueError("config.method.num_mix_negatives and num_mix_query must be >= 0.")
+    options_type = MoCHiOptions
+
+    def __init__(self, options, **kwargs):
+        super().__init__(options, **kwargs)  # checks the queue against the batch first
+        if not 1 <= options.num_hard <= options.queue_size:
+            raise ValueError(f"config.method.num_hard={options.num_hard} must be in "
+                             f"[1, queue_size={options.queue_size}].")
 
     def hard_negatives(self, query, queue, rng):
-        method_config = self.config.method
+        options = self.options
         return losses.mochi_negatives(
-            query, queue, rng, num_hard=method_config.num_hard,
-            num_mix_negatives=method_config.num_mix_negatives,
-            num_mix_query=method_config.num_mix_query)
+            query, queue, rng, num_hard=options.num_hard,
+            num_mix_negatives=options.num_mix_negatives, num_mix_query=options.num_mix_query)
 
 
 class MoCoV3(MomentumMethod):
-    """config.method: temperature (0.2), base_momentum (0.99, cosine to 1), proj_hidden_dim,
-    proj_dim, proj_layers (3), proj_last_norm (True), pred_hidden_dim.
+    """Options: ``MoCoV3Options`` (the paper: temperature 0.2, base_momentum 0.99 with the
+    cosine schedule to 1, proj_layers 3, proj_last_norm True).
 
     ``L = 2 t [info_nce(q1, k2) + info_nce(q2, k1)]`` with in-batch negatives (the factor 2t is
     the official code's scaling). method_state: {"target", "step"}.
     """
+
+    options_type = MoCoV3Options
+
+    def predictor_kind(self):
+        return "mlp"
 
     def loss(self, model, method_state, batch, rng):
         x = jnp.concatenate(views_of(self, batch, rng, 2))
@@ -99,7 +142,7 @@ class MoCoV3(MomentumMethod):
         q1, q2 = jnp.split(model.predictor(z, train=True), 2)
         target_params, k, momentum = self.target_projections(model, method_state, x)
         k1, k2 = jnp.split(k, 2)
-        temperature = self.config.method.temperature
+        temperature = self.options.temperature
         loss = 2.0 * temperature * (losses.info_nce(q1, k2, temperature=temperature)
                                     + losses.info_nce(q2, k1, temperature=temperature))
         metrics = {"loss": loss, "momentum": momentum, "embedding_std": embedding_std(z)}

@@ -22,31 +22,27 @@ import jax.numpy as jnp
 
 from contrastive_jax.methods.base import Method
 from contrastive_jax.methods.common import (
-    build_siamese, check_momentum, check_num_views, cosine_momentum, ema, param_arrays,
-    with_params)
-
-MOMENTUM_SCHEDULES = ("cosine", "constant")
+    build_projected_model, cosine_momentum, ema, param_arrays, with_params)
+from contrastive_jax.methods.options import MomentumOptions
 
 
 class MomentumMethod(Method):
-    """config.method: base_momentum, momentum_schedule ("cosine" | "constant"), proj_hidden_dim,
-    proj_dim, proj_layers, proj_last_norm, pred_hidden_dim (if ``uses_predictor``)."""
+    """Options: ``MomentumOptions`` (base_momentum, momentum_schedule "cosine" | "constant",
+    the projector's keys); the cosine schedule runs over the ``total_steps`` of the run.
 
-    uses_predictor = True
+    ``predictor_kind()`` names the online predictor ("mlp", "linear", "none") or None.
+    """
 
-    def __init__(self, config, **kwargs):
-        super().__init__(config, **kwargs)
-        check_momentum(config.method.base_momentum, "base_momentum")
-        schedule = config.method.get("momentum_schedule", "cosine")
-        if schedule not in MOMENTUM_SCHEDULES:
-            raise ValueError(f"config.method.momentum_schedule must be one of "
-                             f"{MOMENTUM_SCHEDULES}, got {schedule!r}.")
-        check_num_views(self, 2)
+    options_type = MomentumOptions
+    min_views = 2
+
+    def predictor_kind(self) -> str | None:
+        return None
 
     def init(self, rng, example_batch):
         model_rng, state_rng = jax.random.split(rng)
-        model = build_siamese(self.config.method, self.config.encoder, self.image_shape,
-                              model_rng, predictor=self.uses_predictor)
+        model = build_projected_model(self.options, self.encoder_config, self.image_shape,
+                                      model_rng, predictor=self.predictor_kind())
         state = {"target": param_arrays(model.branch()), "step": jnp.zeros((), jnp.int32)}
         return model, {**state, **self.extra_state(model, state_rng)}
 
@@ -55,11 +51,10 @@ class MomentumMethod(Method):
         return {}
 
     def momentum(self, step: jax.Array) -> jax.Array:
-        base = self.config.method.base_momentum
-        if self.config.method.get("momentum_schedule", "cosine") == "constant":
+        base = self.options.base_momentum
+        if self.options.momentum_schedule == "constant":
             return jnp.asarray(base, jnp.float32)
-        return cosine_momentum(step, self.config.total_steps, base)
-
+        return cosine_momentum(step, self.total_steps, base)
     def target_projections(self, model, method_state, x):
         """``(new_target_params, z_target [N, D] stop-gradient, momentum)`` for inputs x.
 

@@ -7,11 +7,24 @@ projector; the loss sees all V views at once instead of summing pairwise losses.
 
 from __future__ import annotations
 
-from contrastive_jax import losses
-from contrastive_jax.methods.common import ProjectedViews
+import dataclasses
 
+from contrastive_jax import losses
+from contrastive_jax.methods.options import SimCLROptions
+from contrastive_jax.methods.projected import ProjectedViews
 
 AGGREGATIONS = ("joint", "pairwise")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MVInfoNCEOptions(SimCLROptions):
+    """SimCLR's options plus ``aggregation``: "joint" (MV-InfoNCE) or "pairwise"."""
+
+    aggregation: str = "joint"
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check_choice("aggregation", AGGREGATIONS)
 
 
 def pairwise_nt_xent(z, *, temperature: float):
@@ -24,29 +37,25 @@ def pairwise_nt_xent(z, *, temperature: float):
 
 
 class MVInfoNCE(ProjectedViews):
-    """config.method: temperature, proj_hidden_dim, proj_dim, proj_layers, aggregation
-    ("joint": MV-InfoNCE, the default; "pairwise": ``pairwise_nt_xent``, the average of
-    pairwise InfoNCE terms over the same views, the paper's baseline)."""
+    """Options: ``MVInfoNCEOptions``; aggregation "joint" is MV-InfoNCE (the default),
+    "pairwise" is ``pairwise_nt_xent``, the average of pairwise InfoNCE terms over the same
+    views (the paper's baseline)."""
 
-    num_views = None
-
-    def __init__(self, config, **kwargs):
-        super().__init__(config, **kwargs)
-        if config.method.get("aggregation", "joint") not in AGGREGATIONS:
-            raise ValueError(f"config.method.aggregation must be one of {AGGREGATIONS}, got "
-                             f"{config.method.aggregation!r}.")
+    options_type = MVInfoNCEOptions
+    num_views_used = None
 
     def objective(self, z, batch):
-        temperature = self.config.method.temperature
-        if self.config.method.get("aggregation", "joint") == "pairwise":
+        temperature = self.options.temperature
+        if self.options.aggregation == "pairwise":
             return pairwise_nt_xent(z, temperature=temperature), {}
         return losses.multiview_info_nce(z, temperature=temperature), {}
 
 
 class MVDHEL(ProjectedViews):
-    """config.method: temperature, proj_hidden_dim, proj_dim, proj_layers."""
+    """Options: ``SimCLROptions`` (temperature, proj_hidden_dim, proj_dim, proj_layers, ...)."""
 
-    num_views = None
+    options_type = SimCLROptions
+    num_views_used = None
 
     def objective(self, z, batch):
-        return losses.mv_dhel(z, temperature=self.config.method.temperature), {}
+        return losses.mv_dhel(z, temperature=self.options.temperature), {}

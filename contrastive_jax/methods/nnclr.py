@@ -9,13 +9,29 @@ the unit projections of view 1 ([Q, D], random unit rows at the start).
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 
 from contrastive_jax import losses
 from contrastive_jax.methods.base import Method
 from contrastive_jax.methods.common import (
-    build_siamese, check_num_views, check_queue_size, embedding_std, enqueue, init_queue, views_of)
+    build_projected_model, check_queue_size, embedding_std, enqueue, init_queue, views_of)
+from contrastive_jax.methods.options import ProjectorOptions, TemperatureOptions
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NNCLROptions(ProjectorOptions, TemperatureOptions):
+    """The projector's options, the temperature, ``queue_size`` (the support set, a multiple
+    of the global batch) and the MLP predictor's ``pred_hidden_dim``."""
+
+    queue_size: int
+    pred_hidden_dim: int
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check_at_least(1, "queue_size", "pred_hidden_dim")
 
 
 def _unit(x: jax.Array) -> jax.Array:
@@ -32,23 +48,24 @@ def nearest_neighbours(z: jax.Array, support: jax.Array) -> tuple[jax.Array, jax
 
 
 class NNCLR(Method):
-    """config.method: temperature (0.1), queue_size (a multiple of config.batch_size),
-    proj_hidden_dim, proj_dim, proj_layers, proj_last_norm, pred_hidden_dim.
+    """Options: ``NNCLROptions`` (the paper: temperature 0.1).
 
     method_state: {"support": [Q, D] unit rows, "pointer": int32 []}.
     """
 
-    def __init__(self, config, **kwargs):
-        super().__init__(config, **kwargs)
-        check_queue_size(config.method.queue_size, config.batch_size)
-        check_num_views(self, 2)
+    options_type = NNCLROptions
+    min_views = 2
+
+    def __init__(self, options, **kwargs):
+        super().__init__(options, **kwargs)
+        check_queue_size(options.queue_size, self.batch_size)
 
     def init(self, rng, example_batch):
         model_rng, queue_rng = jax.random.split(rng)
-        model = build_siamese(self.config.method, self.config.encoder, self.image_shape,
-                              model_rng, predictor=True)
-        state = {"support": init_queue(queue_rng, self.config.method.queue_size,
-                                       self.config.method.proj_dim),
+        model = build_projected_model(self.options, self.encoder_config, self.image_shape,
+                                      model_rng, predictor="mlp")
+        state = {"support": init_queue(queue_rng, self.options.queue_size,
+                                       self.options.proj_dim),
                  "pointer": jnp.zeros((), jnp.int32)}
         return model, state
 
@@ -59,7 +76,7 @@ class NNCLR(Method):
         support = method_state["support"]
         nn1, similarity1 = nearest_neighbours(z1, support)
         nn2, _ = nearest_neighbours(z2, support)
-        temperature = self.config.method.temperature
+        temperature = self.options.temperature
         loss = 0.5 * (losses.info_nce(nn1, p2, temperature=temperature)
                       + losses.info_nce(nn2, p1, temperature=temperature))
         support, pointer = enqueue(support, method_state["pointer"], _unit(z1))

@@ -11,22 +11,20 @@ import jax.numpy as jnp
 
 from contrastive_jax import losses
 from contrastive_jax.methods.base import Method
-from contrastive_jax.methods.common import (
-    build_siamese, check_num_views, check_predictor, embedding_std, views_of)
+from contrastive_jax.methods.common import build_projected_model, embedding_std, views_of
+from contrastive_jax.methods.options import PredictorOptions
 
 
 class SimSiam(Method):
-    """config.method: proj_hidden_dim, proj_dim, proj_layers, proj_last_norm, pred_hidden_dim,
-    predictor ("mlp" default | "linear" | "none": without one SimSiam collapses, Chen & He)."""
+    """Options: ``PredictorOptions`` (the projector's keys, pred_hidden_dim, predictor "mlp" |
+    "linear" | "none": without one SimSiam collapses, Chen & He)."""
 
-    def __init__(self, config, **kwargs):
-        super().__init__(config, **kwargs)
-        check_num_views(self, 2)
-        check_predictor(config.method)
+    options_type = PredictorOptions
+    min_views = 2
 
     def init(self, rng, example_batch):
-        return build_siamese(self.config.method, self.config.encoder, self.image_shape, rng,
-                             predictor=True), {}
+        return build_projected_model(self.options, self.encoder_config, self.image_shape, rng,
+                                     predictor=self.options.predictor), {}
 
     def loss(self, model, method_state, batch, rng):
         _, z = model(jnp.concatenate(views_of(self, batch, rng, 2)), train=True)

@@ -6,24 +6,38 @@ every other view of an example with the same label is a positive. Same model as 
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax.numpy as jnp
 
 from contrastive_jax import losses
-from contrastive_jax.methods.common import ProjectedViews
+from contrastive_jax.methods.options import SimCLROptions
+from contrastive_jax.methods.projected import ProjectedViews
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SupConOptions(SimCLROptions):
+    """SimCLR's options plus ``base_temperature`` (the loss is scaled by t / base_t)."""
+
+    base_temperature: float
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check_positive("base_temperature")
 
 
 class SupCon(ProjectedViews):
-    """config.method: temperature, base_temperature, proj_hidden_dim, proj_dim, proj_layers.
+    """Options: ``SupConOptions``.
 
     Uses every view the augmentation makes (V >= 2) and ``batch["label"]``: int [B].
     """
 
-    num_views = None
+    options_type = SupConOptions
+    num_views_used = None
     supports_grad_cache = False  # the loss needs the labels, not only the embeddings
 
     def objective(self, z, batch):
-        method_config = self.config.method
         features = jnp.swapaxes(z, 0, 1)  # [B, V, D]
-        loss = losses.supcon(features, batch["label"], temperature=method_config.temperature,
-                             base_temperature=method_config.base_temperature)
+        loss = losses.supcon(features, batch["label"], temperature=self.options.temperature,
+                             base_temperature=self.options.base_temperature)
         return loss, {}

@@ -16,6 +16,8 @@ functional counterpart of the paper's in-place normalization before every step.
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -23,8 +25,9 @@ from flax import nnx
 from contrastive_jax import losses
 from contrastive_jax.methods.base import Method, build_encoder
 from contrastive_jax.methods.common import (
-    check_num_views, check_queue_size, embedding_std, forward_views, views_of)
-from contrastive_jax.models import ProjectionMLP, Prototypes
+    build_projector, check_queue_size, embedding_std, forward_views, views_of)
+from contrastive_jax.methods.options import ProjectorOptions, TemperatureOptions
+from contrastive_jax.models import Prototypes
 from contrastive_jax.models.prototypes import l2_normalize_rows
 
 
@@ -57,48 +60,64 @@ def swapped_cross_entropy(scores, codes, assign_from, *, temperature):
     return jnp.mean(jnp.stack(per_crop))
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SwAVOptions(ProjectorOptions, TemperatureOptions):
+    """The projector's options, the temperature (the paper: 0.1) and: epsilon (Sinkhorn's
+    entropy weight, 0.05), sinkhorn_iterations (3), num_prototypes (K), crops_for_assign
+    (the crops whose codes are predicted, (0, 1)), queue_size (0: no queue) and
+    freeze_prototypes_steps."""
+
+    epsilon: float
+    sinkhorn_iterations: int
+    num_prototypes: int
+    crops_for_assign: tuple[int, ...]
+    queue_size: int
+    freeze_prototypes_steps: int = 0
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.num_prototypes < 1:
+            raise ValueError(f"config.method.num_prototypes must be >= 1 (the number of SwAV "
+                             f"prototypes), got {self.num_prototypes}.")
+        self.check_positive("epsilon")
+        self.check_at_least(1, "sinkhorn_iterations")
+        self.check_at_least(0, "queue_size", "freeze_prototypes_steps")
+
+
 class SwAV(Method):
-    """config.method: temperature (0.1), epsilon (0.05), sinkhorn_iterations (3),
-    num_prototypes, crops_for_assign ((0, 1)), queue_size (0: off), freeze_prototypes_steps,
-    proj_hidden_dim, proj_dim, proj_layers.
+    """Options: ``SwAVOptions``.
 
     method_state: {"step": int32 []} plus, with a queue, {"queue": [A, Q, D], "queue_count"}.
     """
 
-    def __init__(self, config, **kwargs):
-        super().__init__(config, **kwargs)
-        method_config = config.method
-        if method_config.num_prototypes < 1:
-            raise ValueError(f"config.method.num_prototypes must be >= 1 (the number of SwAV "
-                             f"prototypes), got {method_config.num_prototypes}.")
-        num_views = check_num_views(self, 2)
-        self.assign_from = tuple(int(c) for c in method_config.crops_for_assign)
-        if not self.assign_from or any(not 0 <= c < num_views for c in self.assign_from):
+    options_type = SwAVOptions
+    min_views = 2
+
+    def __init__(self, options, **kwargs):
+        super().__init__(options, **kwargs)
+        self.assign_from = tuple(int(c) for c in options.crops_for_assign)
+        if not self.assign_from or any(not 0 <= c < self.num_views for c in self.assign_from):
             raise ValueError(f"config.method.crops_for_assign={self.assign_from} must name crops "
-                             f"in [0, {num_views}).")
-        if method_config.queue_size:
-            check_queue_size(method_config.queue_size, config.batch_size)
+                             f"in [0, {self.num_views}).")
+        if options.queue_size:
+            check_queue_size(options.queue_size, self.batch_size)
 
     def init(self, rng, example_batch):
-        method_config = self.config.method
+        options = self.options
         rngs = nnx.Rngs(params=rng)
-        encoder = build_encoder(self.config.encoder, self.image_shape, rngs)
-        projector = ProjectionMLP(encoder.feature_dim, hidden_dim=method_config.proj_hidden_dim,
-                                  out_dim=method_config.proj_dim,
-                                  num_layers=method_config.proj_layers,
-                                  norm=method_config.get("proj_norm", "batch"), rngs=rngs)
-        prototypes = Prototypes(method_config.proj_dim, method_config.num_prototypes, rngs=rngs)
+        encoder = build_encoder(self.encoder_config, self.image_shape, rngs)
+        projector = build_projector(options, encoder.feature_dim, rngs)
+        prototypes = Prototypes(options.proj_dim, options.num_prototypes, rngs=rngs)
         state = {"step": jnp.zeros((), jnp.int32)}
-        if method_config.queue_size:
-            shape = (len(self.assign_from), method_config.queue_size, method_config.proj_dim)
+        if options.queue_size:
+            shape = (len(self.assign_from), options.queue_size, options.proj_dim)
             state.update(queue=jnp.zeros(shape, jnp.float32),
                          queue_count=jnp.zeros((), jnp.int32))
         return SwAVModel(encoder, projector, prototypes), state
 
     def _sinkhorn(self, scores):
-        method_config = self.config.method
-        return losses.sinkhorn(scores, epsilon=method_config.epsilon,
-                               iterations=method_config.sinkhorn_iterations)
+        return losses.sinkhorn(scores, epsilon=self.options.epsilon,
+                               iterations=self.options.sinkhorn_iterations)
 
     def _loss_with_queue(self, model, method_state, scores, z):
         """Codes from Sinkhorn over [queue; batch] once the queue is full; returns
@@ -112,7 +131,7 @@ class SwAV(Method):
                                                          scores[crop]]))[queue.shape[1]:]
             codes.append(jnp.where(full, with_queue, self._sinkhorn(scores[crop])))
         loss = swapped_cross_entropy(scores, codes, self.assign_from,
-                                     temperature=self.config.method.temperature)
+                                     temperature=self.options.temperature)
         new_rows = jnp.stack([z[crop] for crop in self.assign_from])  # [A, B, D]
         size = queue.shape[1]
         queue = jnp.concatenate([jax.lax.stop_gradient(new_rows), queue], axis=1)[:, :size]
@@ -120,18 +139,17 @@ class SwAV(Method):
         return loss, {"queue": queue, "queue_count": count}
 
     def loss(self, model, method_state, batch, rng):
-        method_config = self.config.method
-        frozen = method_state["step"] < method_config.get("freeze_prototypes_steps", 0)
+        options = self.options
+        frozen = method_state["step"] < options.freeze_prototypes_steps
         outputs = forward_views(lambda x: model(x, train=True, frozen_prototypes=frozen),
                                 views_of(self, batch, rng))
         z = jnp.stack([out[0] for out in outputs])          # [V, B, D]
         scores = jnp.stack([out[1] for out in outputs])     # [V, B, K]
         updates = {}
-        if method_config.queue_size:
+        if options.queue_size:
             loss, updates = self._loss_with_queue(model, method_state, scores, z)
         else:
-            loss = losses.swav(scores, self.assign_from, temperature=method_config.temperature,
-                               epsilon=method_config.epsilon,
-                               iterations=method_config.sinkhorn_iterations)
+            loss = losses.swav(scores, self.assign_from, temperature=options.temperature,
+                               epsilon=options.epsilon, iterations=options.sinkhorn_iterations)
         metrics = {"loss": loss, "embedding_std": embedding_std(z[0])}
         return loss, (metrics, {**method_state, **updates, "step": method_state["step"] + 1})

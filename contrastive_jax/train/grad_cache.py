@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from contrastive_jax.train.state import merge_model, split_model
-from contrastive_jax.train.step import step_rng
+from contrastive_jax.train.rng import step_rng
 
 
 def check_grad_cache(method, chunk_size: int, global_batch_size: int) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from contrastive_jax.data.pipeline import iterator_state, make_train_loader, restore_iterator
-from contrastive_jax.train import experiment, final_eval, mesh as mesh_lib, optim, workdir as workdir_lib
+from contrastive_jax.train import build, final_eval, mesh as mesh_lib, optim, workdir as workdir_lib
 from contrastive_jax.train.checkpoint import Checkpointer
 from contrastive_jax.train.grad_cache import check_grad_cache
 from contrastive_jax.train.state import count_params, plan_train_state
@@ -126,7 +126,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     checkpoint (stored in it) plus this process's.
     """
     start_time = time.time()
-    experiment.validate_config(config)
+    build.validate_config(config)
     is_main = jax.process_index() == 0
     workdir_lib.check_writable(workdir)
     saved_config = workdir_lib.check_config(config, workdir)
@@ -135,7 +135,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     mesh_lib.check_batch_divisible(config.batch_size, mesh)
     if config.dataset.get("download", False):
         prepare_dataset(config.dataset.name, config.dataset.get("data_dir") or None)
-    parts = experiment.build_parts(config)
+    parts = build.build_parts(config)
     optimizer, schedule = optim.make_optimizer(config.optimizer, config.total_steps)
     loader = make_train_loader(parts.train_source, global_batch_size=config.batch_size,
                                seed=config.seed)

@@ -9,15 +9,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from contrastive_jax.train.grad_cache import grad_cache_loss_and_grads
+from contrastive_jax.train.rng import step_rng
 from contrastive_jax.train.state import TrainState, merge_model, split_model
-
-
-def step_rng(seed: int, step: jax.Array) -> jax.Array:
-    """The step's key: a function of (seed, step) only, so a resumed run replays it exactly.
-
-    The batch is one global array, so every process derives the same key for it.
-    """
-    return jax.random.fold_in(jax.random.key(seed), step)
 
 
 def _all_finite(tree) -> jax.Array:
@@ -76,8 +70,6 @@ def make_train_step(*, graphdef, method, optimizer, schedule, seed: int,
     """
     compute_grads = loss_and_grads
     if grad_cache_chunk_size:
-        from contrastive_jax.train.grad_cache import grad_cache_loss_and_grads
-
         compute_grads = functools.partial(grad_cache_loss_and_grads,
                                           chunk_size=grad_cache_chunk_size)
     step = functools.partial(train_step, graphdef=graphdef, method=method, optimizer=optimizer,

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from contrastive_jax.train.experiment import build_parts, validate_config
+from contrastive_jax.train.build import build_parts, validate_config
 from experiments import launch, report, run, spec
 from experiments import (dcl_batch_size, directpred, methods_mnist5k, multiview,
                          projection_head)

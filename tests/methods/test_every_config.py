@@ -10,7 +10,7 @@ import jax
 import numpy as np
 import pytest
 
-from contrastive_jax.train import experiment, mesh as mesh_lib, optim
+from contrastive_jax.train import build, mesh as mesh_lib, optim
 from contrastive_jax.train.checkpoint import Checkpointer
 from contrastive_jax.train.state import plan_train_state
 from contrastive_jax.train.step import make_train_step
@@ -48,8 +48,8 @@ def test_the_catalog_has_a_config_per_method():
 @pytest.mark.parametrize("name", CONFIGS)
 def test_tiny_config_trains_and_checkpoints(name, tmp_path):
     config = importlib.import_module(f"configs.{name}").get_config("scale=tiny")
-    experiment.validate_config(config)
-    parts = experiment.build_parts(config)
+    build.validate_config(config)
+    parts = build.build_parts(config)
     mesh = mesh_lib.make_mesh(config.mesh, devices=jax.devices()[:1])
     optimizer, schedule = optim.make_optimizer(config.optimizer, config.total_steps)
     graphdef, abstract_state, state_sharding, create = plan_train_state(

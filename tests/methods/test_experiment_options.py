@@ -11,14 +11,14 @@ from contrastive_jax import losses
 from contrastive_jax.methods.common import views_of
 from contrastive_jax.methods.multiview import pairwise_nt_xent
 from contrastive_jax.models import LinearPredictor, PredictorMLP
-from contrastive_jax.train import experiment, final_eval, mesh as mesh_lib, optim
+from contrastive_jax.train import build, final_eval, mesh as mesh_lib, optim
 from contrastive_jax.train.state import merge_model, plan_train_state
 
 
 def tiny_parts(module, dataset="digits", **overrides):
     config = module.get_config(f"scale=tiny,dataset={dataset}")
     common.set_dotted(config, overrides)
-    return config, experiment.build_parts(config)
+    return config, build.build_parts(config)
 
 
 def first_images(parts, count=16):
@@ -80,7 +80,7 @@ def test_pairwise_aggregation_averages_nt_xent_over_view_pairs():
                                float(losses.nt_xent(z[0], z[1], temperature=0.2)), rtol=1e-6)
     _, pairwise = tiny_parts(mv_infonce, **{"method.aggregation": "pairwise"})
     _, joint = tiny_parts(mv_infonce)
-    t = pairwise.method.config.method.temperature
+    t = pairwise.method.options.temperature
     np.testing.assert_allclose(float(pairwise.method.objective(jnp.asarray(z), None)[0]),
                                float(pairwise_nt_xent(jnp.asarray(z), temperature=t)), rtol=1e-6)
     np.testing.assert_allclose(float(joint.method.objective(jnp.asarray(z), None)[0]),

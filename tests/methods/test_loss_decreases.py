@@ -17,7 +17,8 @@ import numpy as np
 import optax
 import pytest
 
-from contrastive_jax.registry import AUGMENTATIONS, DATASETS, METHODS
+from contrastive_jax.registry import AUGMENTATIONS, DATASETS
+from contrastive_jax.train.build import build_method
 from contrastive_jax.train.state import init_train_state
 from contrastive_jax.train.step import train_step
 
@@ -59,8 +60,8 @@ def stationary_config(name: str):
 def run_losses(name: str) -> np.ndarray:
     config = stationary_config(name)
     views = fixed_views(config.dataset.name, config.augment.num_views)
-    method = METHODS.build(config.method.name, config, image_shape=(8, 8, 1),
-                           make_views=lambda rng, images: views, num_classes=10)
+    method = build_method(config, image_shape=(8, 8, 1),
+                          make_views=lambda rng, images: views, num_classes=10)
     optimizer = optax.adam(config.optimizer.learning_rate)
     batch = fixed_batch(config.dataset.name)
     graphdef_box = {}

@@ -16,7 +16,7 @@ from flax import nnx
 from contrastive_jax import losses
 from contrastive_jax.methods.common import param_arrays, with_params
 from contrastive_jax.methods.directpred import directpred_weights
-from contrastive_jax.registry import METHODS
+from contrastive_jax.train.build import build_method
 from contrastive_jax.train.grad_cache import check_grad_cache, grad_cache_loss_and_grads
 from contrastive_jax.train.state import init_train_state
 from contrastive_jax.train.step import loss_and_grads
@@ -48,8 +48,8 @@ def build(name, arg="dataset=digits,scale=tiny", **method_changes):
     config.batch_size = BATCH
     for key, value in method_changes.items():
         config.method[key] = value
-    return METHODS.build(config.method.name, config, image_shape=(8, 8, 1),
-                         make_views=views_from(None), num_classes=3)
+    return build_method(config, image_shape=(8, 8, 1), make_views=views_from(None),
+                        num_classes=3)
 
 
 _LOSS_FNS = {}
@@ -161,7 +161,7 @@ def test_image_text_scale_bias_and_embeddings(name, scale, bias):
         assert model.logit_bias is None
     else:
         assert float(model.logit_bias[...]) == bias
-    embed_dim = method.config.method.embed_dim
+    embed_dim = method.options.embed_dim
     assert method.embed_text(model, batch["text"]).shape == (BATCH, embed_dim)
     assert method.embed_image(model, batch["image"]).shape == (BATCH, embed_dim)
     assert method.embed(model, batch["image"]).shape == (BATCH, model.encoder.feature_dim)
@@ -184,8 +184,8 @@ def test_projected_view_methods_support_exact_grad_cache(name, num_views):
     config.batch_size = BATCH
     views = tuple(jnp.roll(jnp.asarray(make_batch()["image"], jnp.float32) / 255.0, v, axis=2)
                   for v in range(num_views))
-    method = METHODS.build(name, config, image_shape=(8, 8, 1),
-                           make_views=lambda rng, images: views, num_classes=3)
+    method = build_method(config, image_shape=(8, 8, 1),
+                          make_views=lambda rng, images: views, num_classes=3)
     check_grad_cache(method, 4, BATCH)
     optimizer = optax.sgd(0.1)
     graphdef_box = {}

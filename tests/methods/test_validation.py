@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from contrastive_jax.registry import AUGMENTATIONS, METHODS
-from contrastive_jax.methods.base import config_kwargs
+from contrastive_jax.train.build import build_method, build_views
 
 
 def build(name, *, arg="dataset=digits,scale=tiny", augment=None, **method_changes):
@@ -21,9 +20,8 @@ def build(name, *, arg="dataset=digits,scale=tiny", augment=None, **method_chang
             config.batch_size = value
         else:
             config.method[key] = value
-    views = AUGMENTATIONS.build(config.augment.name, **config_kwargs(config.augment))
-    return METHODS.build(config.method.name, config, image_shape=(8, 8, 1), make_views=views,
-                         num_classes=10)
+    return build_method(config, image_shape=(8, 8, 1), make_views=build_views(config.augment),
+                        num_classes=10)
 
 
 @pytest.mark.parametrize("name", ["moco_v2", "mochi", "nnclr", "swav"])
@@ -35,8 +33,8 @@ def test_queue_must_be_a_multiple_of_the_global_batch(name, queue_size):
 
 
 def test_queue_sizes_that_divide_are_accepted():
-    assert build("moco_v2", queue_size=32).config.method.queue_size == 32
-    assert build("swav", queue_size=0).config.method.queue_size == 0  # 0: SwAV without a queue
+    assert build("moco_v2", queue_size=32).options.queue_size == 32
+    assert build("swav", queue_size=0).options.queue_size == 0  # 0: SwAV without a queue
 
 
 def test_zero_prototypes_are_rejected():
@@ -113,9 +111,8 @@ QUEUE_KEYS = {"moco_v2": "queue", "mochi": "queue", "nnclr": "support"}
 def test_default_scale_configs_pass_their_checks_and_initialize(name):
     """The small (default) configs build, and their model and state initialize (shapes only)."""
     config = importlib.import_module(f"configs.{name}").get_config("")
-    views = AUGMENTATIONS.build(config.augment.name, **config_kwargs(config.augment))
-    method = METHODS.build(config.method.name, config, image_shape=(28, 28, 1), make_views=views,
-                           num_classes=10)
+    method = build_method(config, image_shape=(28, 28, 1), make_views=build_views(config.augment),
+                          num_classes=10)
     batch = {"image": np.zeros((2, 28, 28, 1), np.uint8), "label": np.zeros(2, np.int32),
              "text": np.ones((2, 16), np.int32)}
     model, method_state = nnx.eval_shape(lambda: method.init(jax.random.key(0), batch))

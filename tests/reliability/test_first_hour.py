@@ -4,7 +4,6 @@ command run from another directory) is one ``error:`` line with exit code 2, no 
 
 import os
 import subprocess
-import sys
 
 import pytest
 

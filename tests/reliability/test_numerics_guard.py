@@ -7,7 +7,7 @@ import jax
 import numpy as np
 
 from configs import simclr
-from contrastive_jax.train import experiment, mesh as mesh_lib
+from contrastive_jax.train import build, mesh as mesh_lib
 from contrastive_jax.train.optim import make_optimizer
 from contrastive_jax.train.state import plan_train_state
 from contrastive_jax.train.step import make_train_step
@@ -16,7 +16,7 @@ from tests.cli import run_main
 
 def _tiny_step():
     config = simclr.get_config("scale=tiny")
-    parts = experiment.build_parts(config)
+    parts = build.build_parts(config)
     mesh = mesh_lib.make_mesh(config.mesh)
     optimizer, schedule = make_optimizer(config.optimizer, config.total_steps)
     graphdef, _, sharding, create = plan_train_state(parts.method, optimizer,

@@ -9,7 +9,7 @@ from jax.sharding import Mesh
 
 from configs import simclr
 from contrastive_jax.data.pipeline import make_train_loader
-from contrastive_jax.train import experiment, mesh as mesh_lib
+from contrastive_jax.train import build, mesh as mesh_lib
 from contrastive_jax.train.optim import make_optimizer
 from contrastive_jax.train.state import plan_train_state
 from contrastive_jax.train.step import loss_and_grads
@@ -35,7 +35,7 @@ def _global_norm(tree):
 
 def test_eight_devices_equal_one_device():
     config = simclr.get_config("scale=tiny")
-    parts = experiment.build_parts(config)
+    parts = build.build_parts(config)
     batch = next(iter(make_train_loader(parts.train_source, global_batch_size=config.batch_size,
                                         seed=config.seed)))
     assert len(jax.devices()) == 8

@@ -7,7 +7,7 @@ import numpy as np
 
 from configs import simclr
 from contrastive_jax.data.pipeline import make_train_loader
-from contrastive_jax.train import experiment, mesh as mesh_lib
+from contrastive_jax.train import build, mesh as mesh_lib
 from contrastive_jax.train.optim import make_optimizer
 from contrastive_jax.train.state import plan_train_state
 from contrastive_jax.train.step import make_train_step
@@ -39,7 +39,7 @@ def _one_step(config, parts, batch, data, fsdp, devices):
 def test_sharded_step_equals_single_device():
     config = simclr.get_config("scale=tiny")
     config.optimizer.warmup_steps = 0  # a non-zero first learning rate, so params move
-    parts = experiment.build_parts(config)
+    parts = build.build_parts(config)
     batch = next(iter(make_train_loader(parts.train_source, global_batch_size=32, seed=0)))
     loss_1, params_1 = _one_step(config, parts, batch, 1, 1, jax.devices()[:1])
     for data, fsdp in [(8, 1), (4, 2), (2, 4)]:

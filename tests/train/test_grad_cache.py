@@ -9,7 +9,7 @@ import pytest
 
 from configs import simclr
 from contrastive_jax.data.pipeline import make_train_loader
-from contrastive_jax.train import experiment, mesh as mesh_lib
+from contrastive_jax.train import build, mesh as mesh_lib
 from contrastive_jax.train.grad_cache import check_grad_cache, grad_cache_loss_and_grads
 from contrastive_jax.train.optim import make_optimizer
 from contrastive_jax.train.state import plan_train_state
@@ -22,7 +22,7 @@ def _setup():
     config.method.proj_norm = "none"
     config.optimizer = ml_collections.ConfigDict(dict(
         name="sgd", learning_rate=0.5, warmup_steps=0, momentum=0.0, weight_decay=0.0))
-    parts = experiment.build_parts(config)
+    parts = build.build_parts(config)
     mesh = mesh_lib.make_mesh(ml_collections.ConfigDict(dict(data=1, fsdp=1)), jax.devices()[:1])
     optimizer, schedule = make_optimizer(config.optimizer, config.total_steps)
     graphdef, _, sharding, create = plan_train_state(parts.method, optimizer,

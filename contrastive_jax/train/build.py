@@ -1,0 +1,161 @@
+"""From a config to the parts of an experiment, with every name and key checked up front.
+
+Everything here fails before any data is loaded or anything compiled, naming what is wrong and
+what is valid. ``TOP_LEVEL_KEYS`` is the one list of an experiment's keys (``configs/`` imports
+it); ``build_method`` is how a method is made from a config: its declared options from
+``config.method``, and the batch size, step count, encoder config and view count explicitly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import ml_collections
+
+from contrastive_jax.registry import AUGMENTATIONS, DATASETS, ENCODERS, METHODS, config_kwargs
+
+TOP_LEVEL_KEYS = ("seed", "dataset", "augment", "encoder", "method", "optimizer", "batch_size",
+                  "total_steps", "mesh", "eval", "checkpoint", "log_every_steps")
+RUN_CONTROL_KEYS = ("nonfinite", "resume", "progress_bar", "distributed", "grad_cache")
+NONFINITE_POLICIES = ("stop", "skip")
+
+# (section, key, check, what it must be): ranges of the evaluation and checkpoint settings.
+_SECTION_RANGES = (
+    ("eval", "every_steps", lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
+    ("eval", "batch_size", lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
+    ("eval", "knn_k", lambda v: isinstance(v, int) and v >= 1,
+     "a positive integer (the number of neighbours)"),
+    ("eval", "knn_temperature", lambda v: isinstance(v, (int, float)) and v > 0, "> 0"),
+    ("eval", "probe_max_iter", lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
+    ("eval", "probe_l2_grid", lambda v: len(v) >= 1 and all(x > 0 for x in v),
+     "a non-empty list of L2 weights > 0"),
+    ("checkpoint", "every_steps", lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
+    ("checkpoint", "max_to_keep", lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
+)
+
+
+def validate_config(config: ml_collections.ConfigDict) -> None:
+    """Raise ``ValueError`` for a missing/unknown top-level key, an unknown component name, a
+    method option the method does not declare (or a required one missing) or an impossible
+    number, before any data is loaded or anything compiled. Prints one note naming encoder
+    options the chosen encoder does not take (they are ignored)."""
+    keys = set(config.keys())
+    missing = [k for k in TOP_LEVEL_KEYS if k not in keys]
+    unknown = sorted(keys - set(TOP_LEVEL_KEYS) - set(RUN_CONTROL_KEYS))
+    if missing:
+        raise ValueError(f"config is missing top-level key(s) {missing}.")
+    if unknown:
+        raise ValueError(f"config has unknown top-level key(s) {unknown}; valid keys: "
+                         f"{', '.join(TOP_LEVEL_KEYS + RUN_CONTROL_KEYS)}.")
+    for registry, part in ((DATASETS, config.dataset), (AUGMENTATIONS, config.augment),
+                           (ENCODERS, config.encoder), (METHODS, config.method)):
+        if "name" not in part:
+            raise ValueError(f"config.{registry.kind} needs a 'name'; valid: {registry.names()}.")
+        try:
+            registry.check(part.name)
+        except KeyError as error:
+            raise ValueError(error.args[0]) from None
+    for key in ("batch_size", "total_steps", "log_every_steps"):
+        if not isinstance(config[key], int) or config[key] < 1:
+            raise ValueError(f"config.{key} must be a positive integer, got {config[key]!r}.")
+    lr = config.optimizer.learning_rate
+    if not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"config.optimizer.learning_rate must be finite and > 0, got {lr!r}.")
+    for section, key, valid, expected in _SECTION_RANGES:
+        if key in config[section] and not valid(config[section][key]):
+            raise ValueError(f"config.{section}.{key} must be {expected}, got "
+                             f"{config[section][key]!r}.")
+    if config.get("nonfinite", "stop") not in NONFINITE_POLICIES:
+        raise ValueError(f"config.nonfinite must be one of {NONFINITE_POLICIES}, "
+                         f"got {config.nonfinite!r}.")
+    if config.get("resume", "auto") not in ("auto", "force"):
+        raise ValueError(f"config.resume must be 'auto' or 'force', got {config.resume!r}.")
+    method_options(config)
+    _check_captions(config)
+    _note_dropped_encoder_options(config)
+
+
+def method_options(config: ml_collections.ConfigDict):
+    """``config.method`` as the named method's declared options object (checked)."""
+    from contrastive_jax.methods.options import options_from_config
+
+    method_type = METHODS.get(config.method.name)
+    return options_from_config(method_type.options_type, config.method, config.method.name)
+
+
+def _check_captions(config: ml_collections.ConfigDict) -> None:
+    method_type = METHODS.get(config.method.name)
+    if method_type.needs_captions and not str(config.dataset.name).startswith("captions:"):
+        raise ValueError(f"method {config.method.name!r} trains on image-caption pairs: use "
+                         f"a captions:<source> dataset (e.g. captions:mnist5k), got "
+                         f"{config.dataset.name!r}.")
+
+
+def _note_dropped_encoder_options(config: ml_collections.ConfigDict) -> None:
+    from contrastive_jax.methods.base import encoder_options
+
+    _, dropped = encoder_options(config.encoder)
+    if dropped:
+        print(f"note: encoder {config.encoder.name!r} takes no option(s) {', '.join(dropped)}; "
+              f"they are ignored.", flush=True)
+
+
+def num_views_made(make_views, augment_config) -> int:
+    """Views per example: the view function's ``num_views``, else ``augment.num_views`` (2)."""
+    count = getattr(make_views, "num_views", None)
+    if count is None:
+        count = augment_config.get("num_views", 2)
+    return int(count)
+
+
+def build_method(config: ml_collections.ConfigDict, *, image_shape, make_views,
+                 num_classes: int | None = None):
+    """The method named by ``config.method.name``, given its declared options and the run's
+    sizes explicitly (never the whole config)."""
+    method_type = METHODS.get(config.method.name)
+    options = method_options(config)
+    _check_captions(config)
+    num_views = num_views_made(make_views, config.augment)
+    if num_views < method_type.min_views:
+        raise ValueError(
+            f"method {config.method.name!r} needs at least {method_type.min_views} views per "
+            f"example, but augment {config.augment.name!r} makes {num_views}; set "
+            f"config.augment.num_views >= {method_type.min_views}.")
+    return method_type(options, encoder=config.encoder, image_shape=image_shape,
+                       make_views=make_views, num_views=num_views, batch_size=config.batch_size,
+                       total_steps=config.total_steps, num_classes=num_classes,
+                       name=config.method.name)
+
+
+@dataclasses.dataclass
+class Parts:
+    """What a run is made of, built from a validated config."""
+
+    train_source: object
+    test_source: object
+    make_views: object
+    method: object
+
+
+def build_views(augment_config: ml_collections.ConfigDict):
+    """The view function named by ``augment_config.name``, with the other keys as options."""
+    augment_kwargs = config_kwargs(augment_config)
+    try:
+        return AUGMENTATIONS.build(augment_config.name, **augment_kwargs)
+    except TypeError as error:
+        raise ValueError(f"augment {augment_config.name!r} rejected its options "
+                         f"{sorted(augment_kwargs)}: {error}") from error
+
+
+def build_parts(config: ml_collections.ConfigDict) -> Parts:
+    """Load the data sources and build the view function and the method."""
+    from contrastive_jax.data import build_source
+
+    data_dir = config.dataset.get("data_dir") or None
+    train_source = build_source(config.dataset.name, "train", data_dir=data_dir, seed=config.seed)
+    test_source = build_source(config.dataset.name, "test", data_dir=data_dir, seed=config.seed)
+    make_views = build_views(config.augment)
+    method = build_method(config, image_shape=train_source.info.image_shape,
+                          make_views=make_views, num_classes=train_source.info.num_classes)
+    return Parts(train_source, test_source, make_views, method)

@@ -43,6 +43,7 @@ def test_config_overrides_are_literals_never_evaluated(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_checkpoints_hold_no_pickle(tmp_path):
     result = run_main(tmp_path, "--config.eval.final_linear_probe=False",
                       "--config.eval.final_baselines=False")

@@ -95,8 +95,10 @@ def config_kwargs(config, *, drop: tuple[str, ...] = ("name",)) -> dict:
 
 def unaccepted_options(constructor: Callable[..., Any], kwargs: dict) -> list[str]:
     """The keys of ``kwargs`` that ``constructor``'s signature does not take (none when it
-    takes ``**kwargs``), sorted."""
-    parameters = inspect.signature(constructor).parameters.values()
+    takes ``**kwargs``), sorted. A class is read through its ``__init__``: NNX modules' metaclass
+    makes the class itself look like ``(*args, **kwargs)``."""
+    target = constructor.__init__ if inspect.isclass(constructor) else constructor
+    parameters = inspect.signature(target).parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
         return []
     names = {p.name for p in parameters}

@@ -113,6 +113,7 @@ def copy_of_the_repository(target) -> None:
             shutil.copy2(os.path.join(REPO, name), target / name)
 
 
+@pytest.mark.slow
 def test_adding_a_method_is_picked_up_by_the_existing_tests(tmp_path):
     copy_of_the_repository(tmp_path)
     printed = follow("adding_a_method.md", tmp_path, package_root=str(tmp_path))

@@ -104,6 +104,7 @@ def shrink_to_tiny(config: ml_collections.ConfigDict) -> None:
     config.optimizer.warmup_steps = 1
     config.eval.every_steps = 2
     config.eval.batch_size = 250
+    config.eval.probe_l2_grid = (1e-2,)  # a smoke test fits one probe per row, no L2 search
     config.checkpoint.every_steps = 2
     config.log_every_steps = 1
 

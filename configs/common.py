@@ -68,6 +68,21 @@ def base_config() -> ml_collections.ConfigDict:
     return config
 
 
+def image_folder_dataset(config: ml_collections.ConfigDict, image_size: int = 64) -> None:
+    """Settings for a folder of photos (``folder:<path>``, any sizes): RGB crops of
+    ``image_size`` made on the host, the full SimCLR augmentation of them on device, and a
+    convnet that mean-pools (a flattened 64x64 map would be a 16k-wide feature). The name is
+    a placeholder until ``--config.dataset.name=folder:/path`` sets the folder."""
+    config.dataset = ml_collections.ConfigDict(dict(
+        name="folder", data_dir="", download=False, image_size=image_size, channels=3,
+        on_bad_file="skip"))
+    config.augment = ml_collections.ConfigDict(dict(
+        name="simclr", crop_scale=(0.08, 1.0), flip=True, jitter_strength=1.0, grayscale_p=0.2,
+        blur_p=0.5))
+    if config.encoder.name == "convnet":
+        config.encoder.pool = "mean"
+
+
 def at_scale(config: ml_collections.ConfigDict, scale: str, file_name: str, *,
              tiny: dict | None = None) -> ml_collections.ConfigDict:
     """``config`` as is for ``scale=small``; for ``scale=tiny``, ``shrink_to_tiny`` and then

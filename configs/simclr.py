@@ -5,7 +5,10 @@
     python -m contrastive_jax.main --config=configs/simclr.py:encoder=resnet18 --workdir=runs/r18
 
 Arguments (``--config=configs/simclr.py:dataset=digits,scale=small,encoder=vit``):
-  dataset: mnist5k | digits | tfds:<name> | ...      scale: small (default) | tiny (smoke test)
+  dataset: mnist5k | digits | tfds:<name> | folder | ...   scale: small (default) | tiny (smoke test)
+    ``dataset=folder``: a folder of labelled photos of any size (name it with
+    ``--config.dataset.name=folder:/path``), cropped on the host to ``dataset.image_size`` (64)
+    RGB, with the full SimCLR augmentation (crop 0.08-1, flip, jitter 1.0, grayscale, blur).
   encoder: convnet (default) | resnet18 | vit        (the recipes in ENCODERS below)
 Any key can be overridden with ``--config.<key>=<value>``, e.g. ``--config.total_steps=1000``.
 ``--config.encoder.name=<name>`` switches the encoder alone: options the new encoder does not
@@ -41,6 +44,8 @@ def get_config(arg: str | None = None):
     config.method = dict(name="simclr", temperature=0.2, proj_hidden_dim=512, proj_dim=128,
                          proj_layers=2)
     config.eval.every_steps = 100
+    if args.dataset == "folder":
+        common.image_folder_dataset(config)
     return common.at_scale(config, args.scale, "simclr.py",
                            tiny={"batch_size": 32, "total_steps": 6, "optimizer.warmup_steps": 2,
                                  "eval.every_steps": 3})

@@ -75,6 +75,15 @@ class Registry:
             return constructor
         return lambda *args, **kwargs: constructor(*bound, *args, **kwargs)
 
+    def constructor(self, name: str) -> Callable[..., Any]:
+        """The constructor behind ``name`` itself (a prefix family's, without the bound
+        argument), e.g. to read its signature."""
+        path, _ = self._resolve_path(name)
+        if callable(path):
+            return path
+        module_name, _, attribute = path.partition(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
     def build(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self.get(name)(*args, **kwargs)
 
@@ -114,6 +123,7 @@ DATASETS = Registry(
     },
     prefixes={
         "tfds": "contrastive_jax.data.tfds_source:tfds_source",
+        "folder": "contrastive_jax.data.folder_source:folder_source",
         "captions": "contrastive_jax.data.captions:captions_source",
     },
 )

@@ -108,10 +108,11 @@ def augment_example(rng: jax.Array, image: jax.Array, recipe: ViewRecipe) -> jax
     return augment_example_from_uniforms(jax.random.uniform(rng, (NUM_UNIFORMS,)), image, recipe)
 
 
-def _as_float_images(images: jax.Array) -> jax.Array:
+def _as_float_images(images: jax.Array, ndim: int = 4) -> jax.Array:
     images = jnp.asarray(images)
-    if images.ndim != 4 or images.shape[-1] not in (1, 3):
-        raise ValueError(f"Expected images [B, H, W, C] with C = 1 or 3, got {images.shape}.")
+    if images.ndim != ndim or images.shape[-1] not in (1, 3):
+        layout = "[B, H, W, C]" if ndim == 4 else "[B, V, H, W, C]"
+        raise ValueError(f"Expected images {layout} with C = 1 or 3, got {images.shape}.")
     if jnp.issubdtype(images.dtype, jnp.integer):
         return images.astype(jnp.float32) / 255.0
     return images
@@ -121,7 +122,10 @@ def _as_float_images(images: jax.Array) -> jax.Array:
 class ViewSampler:
     """``views(rng, images[B, H, W, C]) -> tuple of V views [B, h_v, w_v, C]``; one recipe per view.
 
-    ``recipes=None`` entries mean "the image unchanged" (identity views).
+    ``recipes=None`` entries mean "the image unchanged" (identity views). Pre-cropped views
+    ``images[B, V, H, W, C]`` (5-D, from the host crop of a variable-size source) are accepted
+    too: view v is ``images[:, v]`` through recipe v with its random crop skipped (flip, colour,
+    blur and solarize as usual; resized only if the recipe's ``out_size`` differs).
     """
 
     recipes: tuple[ViewRecipe | None, ...]
@@ -131,27 +135,47 @@ class ViewSampler:
         return len(self.recipes)
 
     def __call__(self, rng: jax.Array, images: jax.Array) -> tuple[jax.Array, ...]:
+        if jnp.ndim(images) == 5:
+            return self._pre_cropped(rng, _as_float_images(images, ndim=5))
         images = _as_float_images(images)
         # One draw gives every (view, example) its own row of uniforms: equivalent to a key per
         # example, but a single RNG call site (each threefry site costs seconds of XLA:CPU
         # compile time).
         if all(recipe is None for recipe in self.recipes):
             return (images,) * self.num_views
-        uniforms = jax.random.uniform(rng, (self.num_views, images.shape[0], NUM_UNIFORMS))
+        return self._grouped(rng, self.recipes, images.shape[0],
+                             lambda indices: (images, None))
+
+    def _grouped(self, rng, recipes, batch: int, inputs) -> tuple[jax.Array, ...]:
+        """Views with the same recipe are traced once, vmapped over (view, example);
+        ``inputs(indices) -> (images, view_axis)`` gives their images (view_axis None: shared)."""
+        uniforms = jax.random.uniform(rng, (self.num_views, batch, NUM_UNIFORMS))
         views: list[jax.Array | None] = [None] * self.num_views
-        # Views with the same recipe are traced once, vmapped over (view, example).
-        for recipe in dict.fromkeys(self.recipes):
-            indices = [i for i, r in enumerate(self.recipes) if r == recipe]
+        for recipe in dict.fromkeys(recipes):
+            indices = [i for i, r in enumerate(recipes) if r == recipe]
+            images, view_axis = inputs(indices)
             if recipe is None:
-                for i in indices:
-                    views[i] = images
+                for position, i in enumerate(indices):
+                    views[i] = images if view_axis is None else images[position]
                 continue
             per_example = jax.vmap(lambda u, x: augment_example_from_uniforms(u, x, recipe))
-            grouped = jax.vmap(per_example, in_axes=(0, None))(
+            grouped = jax.vmap(per_example, in_axes=(0, view_axis))(
                 uniforms[jnp.asarray(indices)], images)
             for position, i in enumerate(indices):
                 views[i] = grouped[position]
         return tuple(views)
+
+    def _pre_cropped(self, rng: jax.Array, images: jax.Array) -> tuple[jax.Array, ...]:
+        if images.shape[1] != self.num_views:
+            raise ValueError(f"Pre-cropped images carry {images.shape[1]} views per example, "
+                             f"but the augmentation makes {self.num_views}.")
+        recipes = tuple(None if r is None else dataclasses.replace(r, crop_scale=None)
+                        for r in self.recipes)
+        if all(recipe is None for recipe in recipes):
+            return tuple(images[:, v] for v in range(self.num_views))
+        by_view = jnp.moveaxis(images, 1, 0)  # [V, B, H, W, C]
+        return self._grouped(rng, recipes, images.shape[0],
+                             lambda indices: (by_view[jnp.asarray(indices)], 0))
 
 
 # --- argument checks: presets fail at build time, before anything is traced ---------------
@@ -285,8 +309,8 @@ class MultiCropSampler(ViewSampler):
     num_global: int = 2
 
     def __call__(self, rng: jax.Array, images: jax.Array) -> tuple[jax.Array, ...]:
-        images = _as_float_images(images)
-        global_size = self.recipes[0].out_size or images.shape[1:3]
+        images = _as_float_images(images, ndim=5 if jnp.ndim(images) == 5 else 4)
+        global_size = self.recipes[0].out_size or images.shape[-3:-1]
         local_default = tuple(max(1, round(s * 96 / 224)) for s in global_size)
         recipes = tuple(
             r if i < self.num_global or r.out_size is not None

@@ -11,10 +11,13 @@ would have seen.
 from __future__ import annotations
 
 import json
+import sys
 
 import grain.python as grain
 import jax
 import numpy as np
+
+from contrastive_jax.data.host_image import HostCrop, crop_views
 
 
 def local_batch_size(global_batch_size: int, process_count: int | None = None) -> int:
@@ -30,7 +33,8 @@ def local_batch_size(global_batch_size: int, process_count: int | None = None) -
 
 def make_train_loader(source, *, global_batch_size: int, seed: int,
                       process_index: int | None = None, process_count: int | None = None,
-                      num_threads: int = 2) -> grain.IterDataset:
+                      num_threads: int = 2, host_crop: HostCrop | None = None
+                      ) -> grain.IterDataset:
     """An endless, seeded, shuffled loader of this process's share of each global batch.
 
     The order of *global* batches depends only on ``seed``: the examples are reshuffled every
@@ -41,6 +45,13 @@ def make_train_loader(source, *, global_batch_size: int, seed: int,
 
     Yields ``{"image": uint8 [b, H, W, C], "label": int32 [b], ...}``. ``iter(loader)`` has
     ``get_state()`` / ``set_state()`` (see ``iterator_state`` / ``restore_iterator``).
+
+    ``host_crop`` (required for a ``variable_size`` source, else unused): every record is
+    decoded and cut into ``host_crop.num_views`` random resized crops on the host, ``"image":
+    uint8 [b, V, S, S, C]``, with a generator seeded by ``(seed, global position in the
+    stream)``, so the crops too depend only on the seed and resume is bitwise. Records are
+    read one by one on ``num_threads`` threads (PIL releases the GIL while decoding and
+    resizing), then batched.
     """
     process_index = jax.process_index() if process_index is None else process_index
     process_count = jax.process_count() if process_count is None else process_count
@@ -50,6 +61,12 @@ def make_train_loader(source, *, global_batch_size: int, seed: int,
             f"The training split has {len(source)} examples, fewer than one batch of "
             f"{global_batch_size}: lower batch_size or use a larger dataset.")
     first = process_index * local
+    if getattr(source.info, "variable_size", False):
+        if host_crop is None:
+            raise ValueError(f"{source.info.name} has variable-size images: the train loader "
+                             f"needs a host_crop (train.build.build_host_crop).")
+        return _cropped_loader(source, host_crop, global_batch_size, local, first, seed,
+                               num_threads)
 
     def read_local_share(global_indices: np.ndarray) -> dict[str, np.ndarray]:
         indices = np.asarray(global_indices[first:first + local])
@@ -60,6 +77,38 @@ def make_train_loader(source, *, global_batch_size: int, seed: int,
                .batch(global_batch_size, drop_remainder=True).map(read_local_share))
     return dataset.to_iter_dataset(grain.ReadOptions(num_threads=num_threads,
                                                      prefetch_buffer_size=2))
+
+
+def _cropped_loader(source, host_crop: HostCrop, global_batch_size: int, local: int,
+                    first: int, seed: int, num_threads: int) -> grain.IterDataset:
+    """Per-record reads and host crops of this process's rows of each global batch, batched.
+
+    Local element ``q`` is row ``first + q % local`` of global batch ``q // local``, i.e. global
+    stream position ``p = (q // local) * global_batch_size + first + q % local``.
+    """
+    stream = grain.MapDataset.range(len(source)).shuffle(seed=seed).repeat(None)
+
+    def read_and_crop(q: int) -> dict[str, np.ndarray]:
+        position = (q // local) * global_batch_size + first + q % local
+        record = source[int(stream[position])]
+        rng = np.random.default_rng([seed, position])
+        return {**record, "image": crop_views(record["image"], host_crop, rng),
+                "label": np.asarray(record["label"], np.int32)}
+
+    elements = grain.MapDataset.range(sys.maxsize // global_batch_size).map(read_and_crop)
+    return elements.to_iter_dataset(grain.ReadOptions(
+        num_threads=num_threads, prefetch_buffer_size=2 * local)).batch(local,
+                                                                       drop_remainder=True)
+
+
+def example_record(source, host_crop: HostCrop | None = None) -> dict[str, np.ndarray]:
+    """One record as the train step receives it (unbatched): ``source[0]``, cut into the host
+    crops ``[V, S, S, C]`` when ``host_crop`` is given (a variable-size source), so model
+    shapes can be planned from it."""
+    record = source[0]
+    if host_crop is None or not getattr(source.info, "variable_size", False):
+        return record
+    return {**record, "image": crop_views(record["image"], host_crop, np.random.default_rng(0))}
 
 
 def iterator_state(iterator) -> dict:

@@ -17,12 +17,18 @@ SPLIT_SEED = 1234
 
 @dataclasses.dataclass(frozen=True)
 class SourceInfo:
-    """What a model needs to know about a source: image shape ``(H, W, C)`` and class count."""
+    """What a model needs to know about a source: image shape ``(H, W, C)`` and class count.
+
+    ``variable_size=True``: the records' images vary in size (an image folder, imagenet2012);
+    ``image_shape`` is then the fixed ``(S, S, C)`` the host pipeline crops every image to
+    (``data.host_image``), and records may hold any ``[h, w, C]`` uint8 image.
+    """
 
     name: str
     image_shape: tuple[int, int, int]
     num_classes: int
     class_names: tuple[str, ...] = ()
+    variable_size: bool = False
 
 
 @runtime_checkable
@@ -132,11 +138,27 @@ def digits(split: str, *, data_dir: str | None = None, seed: int = 0) -> ArraySo
     return _split(images, bunch.target, split, 360, info)
 
 
-def build_source(name: str, split: str, *, data_dir: str | None = None, seed: int = 0):
-    """Build a registered source by name (``contrastive_jax.registry.DATASETS``)."""
-    from contrastive_jax.registry import DATASETS
+def build_source(name: str, split: str, *, data_dir: str | None = None, seed: int = 0,
+                 **options):
+    """Build a registered source by name (``contrastive_jax.registry.DATASETS``).
 
-    source = DATASETS.build(name, split, data_dir=data_dir, seed=seed)
+    ``options`` are the data set's own keyword arguments (``config.dataset`` less ``name``,
+    ``data_dir`` and ``download``, e.g. ``image_size`` for ``folder:<path>``); one the
+    constructor does not take is an error naming the ones it does.
+    """
+    from contrastive_jax.registry import DATASETS, unaccepted_options
+
+    if options:
+        constructor = DATASETS.constructor(name)
+        unknown = unaccepted_options(constructor, options)
+        if unknown:
+            import inspect
+
+            valid = [p for p in inspect.signature(constructor).parameters
+                     if p not in ("split", "data_dir", "seed")][1 if ":" in name else 0:]
+            raise ValueError(f"dataset {name!r} takes no option(s) {unknown} (config.dataset."
+                             f"{unknown[0]}); its options: {', '.join(valid) or 'none'}.")
+    source = DATASETS.build(name, split, data_dir=data_dir, seed=seed, **options)
     if not isinstance(source, Source) or not isinstance(getattr(source, "info", None), SourceInfo):
         raise ValueError(
             f"dataset {name!r} built a {type(source).__name__}, which is not a data.Source: it "

@@ -136,6 +136,7 @@ class Parts:
     test_source: object
     make_views: object
     method: object
+    host_crop: object = None  # data.host_image.HostCrop for a variable-size source
 
 
 def build_views(augment_config: ml_collections.ConfigDict):
@@ -153,9 +154,46 @@ def build_parts(config: ml_collections.ConfigDict) -> Parts:
     from contrastive_jax.data import build_source
 
     data_dir = config.dataset.get("data_dir") or None
-    train_source = build_source(config.dataset.name, "train", data_dir=data_dir, seed=config.seed)
-    test_source = build_source(config.dataset.name, "test", data_dir=data_dir, seed=config.seed)
+    options = dataset_options(config.dataset)
+    train_source = build_source(config.dataset.name, "train", data_dir=data_dir,
+                                seed=config.seed, **options)
+    test_source = build_source(config.dataset.name, "test", data_dir=data_dir, seed=config.seed,
+                               **options)
     make_views = build_views(config.augment)
+    host_crop = build_host_crop(train_source.info, make_views)
     method = build_method(config, image_shape=train_source.info.image_shape,
                           make_views=make_views, num_classes=train_source.info.num_classes)
-    return Parts(train_source, test_source, make_views, method)
+    return Parts(train_source, test_source, make_views, method, host_crop)
+
+
+DATASET_COMMON_KEYS = ("name", "data_dir", "download")
+
+
+def dataset_options(dataset_config) -> dict:
+    """``config.dataset`` less the keys every data set has: the source's own options."""
+    return config_kwargs(dataset_config, drop=DATASET_COMMON_KEYS)
+
+
+def build_host_crop(info, make_views):
+    """The host crop of a variable-size source (None for a fixed-size one): one random
+    resized crop per view to ``info.image_shape``, with the crop scale and ratio of that view's
+    recipe; the device then skips its crop. Multi-crop with per-view sizes is refused."""
+    from contrastive_jax.data.host_image import HostCrop
+
+    if not getattr(info, "variable_size", False):
+        return None
+    size, _, channels = info.image_shape
+    recipes = getattr(make_views, "recipes", None)
+    if recipes is None:
+        raise ValueError(f"{info.name} has variable-size images, cropped on the host per view; "
+                         f"that needs a ViewSampler augmentation (simclr, byol, weak, none).")
+    sizes = {r.out_size for r in recipes if r is not None and r.out_size is not None}
+    if len(sizes) > 1 or getattr(make_views, "num_global", len(recipes)) < len(recipes):
+        raise ValueError(f"{info.name} has variable-size images, cropped on the host to one "
+                         f"size ({size}); multi-crop views of several sizes are not supported "
+                         f"on such sources. Use a single-size augmentation (e.g. simclr).")
+    full = ((1.0, 1.0), (1.0, 1.0))
+    scales = tuple((r.crop_scale, r.crop_ratio) if r is not None and r.crop_scale is not None
+                   else full for r in recipes)
+    return HostCrop(size=size, scales=tuple(s for s, _ in scales),
+                    ratios=tuple(r for _, r in scales), channels=channels)

@@ -19,7 +19,8 @@ import ml_collections
 import numpy as np
 from tqdm import tqdm
 
-from contrastive_jax.data.pipeline import iterator_state, make_train_loader, restore_iterator
+from contrastive_jax.data.pipeline import (
+    example_record, iterator_state, make_train_loader, restore_iterator)
 from contrastive_jax.train import build, final_eval, mesh as mesh_lib, optim, workdir as workdir_lib
 from contrastive_jax.train.checkpoint import Checkpointer
 from contrastive_jax.train.grad_cache import check_grad_cache
@@ -138,11 +139,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     parts = build.build_parts(config)
     optimizer, schedule = optim.make_optimizer(config.optimizer, config.total_steps)
     loader = make_train_loader(parts.train_source, global_batch_size=config.batch_size,
-                               seed=config.seed)
+                               seed=config.seed, host_crop=parts.host_crop)
     data_iter = iter(loader)
 
     graphdef, abstract_state, state_sharding, create_state = plan_train_state(
-        parts.method, optimizer, parts.train_source[0], mesh,
+        parts.method, optimizer, example_record(parts.train_source, parts.host_crop), mesh,
         fsdp_min_size=config.mesh.get("fsdp_min_size", 2**14))
     checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"),
                                 max_to_keep=config.checkpoint.max_to_keep)

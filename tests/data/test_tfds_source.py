@@ -108,9 +108,41 @@ def test_empty_split_is_an_error():
         tfds_source("mnist", "train", download=True)
 
 
-def test_variable_size_images_are_rejected():
-    with _mock(2), pytest.raises(ValueError, match=r"\(None, None, 3\).*fixed-size"):
+def test_variable_size_images_need_an_image_size():
+    with _mock(2), pytest.raises(ValueError, match=r"\(None, None, 3\).*dataset.image_size"):
         tfds_source("oxford_flowers102", "train", download=True)
+
+
+def test_imagenet2012_reads_variable_size_records_and_evaluates_at_image_size():
+    """Mocked imagenet2012 images vary in size; with image_size the source says so, records
+    keep their own size, and the evaluation arrays are a PIL resize + centre crop of them."""
+    from PIL import Image
+
+    with _mock(5):
+        source = DATASETS.build("tfds:imagenet2012", "train", image_size=12)
+        records = [source[i] for i in range(len(source))]
+        arrays = source.as_arrays()
+    assert source.info.variable_size and source.info.image_shape == (12, 12, 3)
+    assert source.info.num_classes == 1000
+    assert len({r["image"].shape for r in records}) > 1
+    assert arrays["image"].shape == (5, 12, 12, 3)
+    for record, image in zip(records, arrays["image"]):
+        h, w, _ = record["image"].shape
+        short = round(12 / 0.875)  # 14
+        size = (short, round(h * short / w)) if w <= h else (round(w * short / h), short)
+        expected = np.asarray(Image.fromarray(record["image"]).resize(size, Image.BILINEAR))
+        top, left = (size[1] - 12) // 2, (size[0] - 12) // 2
+        np.testing.assert_array_equal(image, expected[top:top + 12, left:left + 12])
+    assert np.array_equal(arrays["label"], [r["label"] for r in records])
+
+
+def test_image_size_on_a_fixed_size_set_converts_channels_and_crops_on_the_host():
+    with _mock(4):
+        source = DATASETS.build("tfds:mnist", "train", image_size=20, channels=3)
+    record = source[0]
+    assert source.info.variable_size and source.info.image_shape == (20, 20, 3)
+    assert record["image"].shape == (28, 28, 3)
+    assert np.array_equal(record["image"][..., 0], record["image"][..., 2])
 
 
 def test_a_record_of_unexpected_shape_or_dtype_fails_with_its_index():

@@ -45,14 +45,16 @@ def to_channels(image: Image.Image, channels: int) -> Image.Image:
     return image.convert(mode)
 
 
-def open_image(data, *, name: str = "image") -> Image.Image:
+def open_image(data, *, name: str | None = None) -> Image.Image:
     """A PIL image from encoded bytes, a file path or a uint8 array ([H, W], [H, W, C]).
 
-    Raises ``DecodeError`` (naming ``name``) when the data is not a decodable image; the pixels
+    Raises ``DecodeError`` (naming ``name``, by default the path or "image") when the data is not a decodable image; the pixels
     are fully decoded here, so a truncated file fails now, not later."""
     if isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim in (2, 3):
         array = data[..., 0] if data.ndim == 3 and data.shape[-1] == 1 else data
         return Image.fromarray(np.ascontiguousarray(array))
+    if name is None:
+        name = "image" if isinstance(data, (bytes, bytearray, memoryview)) else str(data)
     try:
         if isinstance(data, (bytes, bytearray, memoryview)):
             image = Image.open(io.BytesIO(bytes(data)))
@@ -65,7 +67,7 @@ def open_image(data, *, name: str = "image") -> Image.Image:
     return image
 
 
-def decode(data, channels: int = 3, *, name: str = "image") -> np.ndarray:
+def decode(data, channels: int = 3, *, name: str | None = None) -> np.ndarray:
     """uint8 [H, W, channels] pixels of an encoded image, a path or an array."""
     array = np.asarray(to_channels(open_image(data, name=name), channels), dtype=np.uint8)
     return array[..., None] if array.ndim == 2 else array

@@ -97,7 +97,7 @@ def _cropped_loader(source, host_crop: HostCrop, global_batch_size: int, local: 
 
     elements = grain.MapDataset.range(sys.maxsize // global_batch_size).map(read_and_crop)
     return elements.to_iter_dataset(grain.ReadOptions(
-        num_threads=num_threads, prefetch_buffer_size=2 * local)).batch(local,
+        num_threads=num_threads, prefetch_buffer_size=local + num_threads)).batch(local,
                                                                        drop_remainder=True)
 
 

@@ -52,6 +52,9 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
                            (ENCODERS, config.encoder), (METHODS, config.method)):
         if "name" not in part:
             raise ValueError(f"config.{registry.kind} needs a 'name'; valid: {registry.names()}.")
+        if registry is DATASETS and part.name == "folder":
+            raise ValueError("config.dataset.name is 'folder': name the image folder, e.g. "
+                             "--config.dataset.name=folder:/data/my_images.")
         try:
             registry.check(part.name)
         except KeyError as error:

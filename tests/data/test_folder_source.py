@@ -126,3 +126,24 @@ def test_temporary_as_arrays_is_the_centre_crop_of_every_record(folder):
     assert arrays["image"].shape == (len(source), 8, 8, 3)
     np.testing.assert_array_equal(arrays["image"][1], center_crop(source[1]["image"], 8))
     assert arrays["label"].tolist() == source.labels.tolist()
+
+
+def test_the_folder_config_builds_host_crops_from_the_augmentation(folder):
+    from configs import simclr
+    from contrastive_jax.train import build
+
+    config = simclr.get_config("dataset=folder,scale=tiny")
+    with pytest.raises(ValueError, match="--config.dataset.name=folder:"):
+        build.validate_config(config)
+    config.dataset.name = f"folder:{folder}"
+    build.validate_config(config)
+    with pytest.warns(UserWarning, match="skipping 2"):
+        parts = build.build_parts(config)
+    assert parts.train_source.info.image_shape == (64, 64, 3)
+    assert parts.host_crop.size == 64 and parts.host_crop.num_views == 2
+    assert parts.host_crop.scales == ((0.08, 1.0),) * 2
+    assert parts.host_crop.ratios == ((3 / 4, 4 / 3),) * 2
+    config.augment = dict(name="multicrop", num_local=2)
+    with pytest.raises(ValueError, match="multi-crop views of several sizes"):
+        with pytest.warns(UserWarning):
+            build.build_parts(config)

@@ -8,9 +8,9 @@ random content, quality 90) to a temporary directory and measures decoded + rand
 cropped + flipped uint8 images per second, for each crop size:
 
 * **ours**: ``FolderSource`` -> ``data.pipeline.make_train_loader`` with a one-view
-  ``HostCrop`` (scale 0.08-1, ratio 3/4-4/3, flip p = 0.5 on the host) on ``--workers``
-  threads; with ``--processes`` also the same loader behind grain's ``mp_prefetch`` with
-  ``--workers`` worker processes.
+  ``HostCrop`` (scale 0.08-1, ratio 3/4-4/3, flip p = 0.5 on the host), on ``--workers``
+  threads (``ours_threads``) and, with ``--processes``, on ``--workers`` grain worker
+  processes (``ours_processes``, the default of the train loader).
 * **torch**: ``torchvision.datasets.ImageFolder`` + ``RandomResizedCrop`` +
   ``RandomHorizontalFlip`` + ``PILToTensor`` (uint8, like ours) in a ``DataLoader`` with
   ``--workers`` worker processes (persistent) and shuffling. Skipped with a message when torch
@@ -63,8 +63,6 @@ def _rate(iterator, batch_size: int, batches: int) -> float:
 
 def ours(root: str, size: int, batch_size: int, workers: int, processes: bool):
     """A zero-argument function measuring our loader once (a fresh iterator each call)."""
-    import grain.python as grain
-
     from contrastive_jax.data.folder_source import folder_source
     from contrastive_jax.data.host_image import HostCrop
     from contrastive_jax.data.pipeline import make_train_loader
@@ -76,9 +74,8 @@ def ours(root: str, size: int, batch_size: int, workers: int, processes: bool):
     def measure(batches: int) -> float:
         loader = make_train_loader(source, global_batch_size=batch_size, seed=next(seeds),
                                    process_index=0, process_count=1, host_crop=crop,
-                                   num_threads=workers if not processes else 1)
-        if processes:
-            loader = loader.mp_prefetch(grain.MultiprocessingOptions(num_workers=workers))
+                                   num_threads=1 if processes else workers,
+                                   num_workers=workers if processes else 0)
         iterator = iter(loader)
         rate = _rate(iterator, batch_size, batches)
         del iterator
@@ -87,11 +84,37 @@ def ours(root: str, size: int, batch_size: int, workers: int, processes: bool):
     return measure
 
 
+_STUB_LIBRARY = []  # keeps the stub op library alive
+
+
+def _import_torchvision():
+    """torchvision's datasets and transforms. A torchvision whose compiled ops cannot load
+    (a CUDA build on a CPU-only machine: ``operator torchvision::nms does not exist`` at
+    import) gets schema-only stand-ins for the two ops its import registers fake kernels for;
+    ImageFolder and the transforms never call them. Returns (datasets, transforms, stubbed)."""
+    import torch
+
+    try:
+        from torchvision import datasets, transforms
+        return datasets, transforms, False
+    except RuntimeError as error:
+        if "does not exist" not in str(error):
+            raise
+    for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
+        del sys.modules[name]
+    library = torch.library.Library("torchvision", "DEF")
+    for op in ("nms", "qnms"):
+        library.define(f"{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+    _STUB_LIBRARY.append(library)
+    from torchvision import datasets, transforms
+    return datasets, transforms, True
+
+
 def torch_loader(root: str, size: int, batch_size: int, workers: int):
     """The PyTorch reference, or None when torch / torchvision are missing."""
     try:
         import torch
-        from torchvision import datasets, transforms
+        datasets, transforms, _ = _import_torchvision()
     except ImportError:
         return None
     torch.set_num_threads(1)
@@ -144,7 +167,13 @@ def main(argv=None) -> dict:
                 print("torch / torchvision not importable (or --no_torch): reporting ours only.",
                       file=sys.stderr)
             else:
+                import torch
+                import torchvision
+
                 pipelines["torch"] = reference
+                results["torch"] = f"torch {torch.__version__}, torchvision " \
+                                   f"{torchvision.__version__}"
+                results["torchvision_ops_stubbed"] = bool(_STUB_LIBRARY)
             rates = {name: [] for name in pipelines}
             for _ in range(args.rounds):
                 for name, measure in pipelines.items():

@@ -181,6 +181,18 @@ class FolderSource:
             return {"image": image, "label": self.labels[position]}
         raise ValueError(f"folder:{self.root}: no file of the {self.split} split decodes.")
 
+    def lazy_record(self, index: int) -> dict:
+        """Record ``index`` with its file opened but not decoded (``"image"``: a PIL image), so
+        the host crop can decode a JPEG at reduced size (``host_image.crop_views``). A file
+        that then fails to decode raises ``host_image.DecodeError``; the pipeline falls back to
+        ``source[index]``, which applies ``on_bad_file``."""
+        index = int(index)
+        try:
+            image = Image.open(self.files[index])
+        except Exception as error:
+            raise host_image.DecodeError(f"{self.files[index]}: cannot open ({error}).") from error
+        return {"image": image, "label": self.labels[index]}
+
     def as_arrays(self) -> dict[str, np.ndarray]:
         """All records, eval-transformed: ``{"image": uint8 [N, S, S, C], "label": [N]}``.
         Temporary: removed when streamed evaluation lands (the final evaluation reads

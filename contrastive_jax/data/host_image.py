@@ -109,14 +109,6 @@ def sample_crop_box(rng: np.random.Generator, height: int, width: int, *,
     return (height - h) // 2, (width - w) // 2, h, w
 
 
-def resized_crop(image: Image.Image, box: tuple[int, int, int, int], size: int) -> Image.Image:
-    """The ``(top, left, h, w)`` box of ``image`` resized to ``size x size`` (bilinear; PIL
-    widens the filter when shrinking, i.e. antialiased, as torchvision's PIL path)."""
-    top, left, h, w = box
-    return image.resize((size, size), resample=Image.BILINEAR,
-                        box=(left, top, left + w, top + h))
-
-
 def _as_array(image: Image.Image) -> np.ndarray:
     array = np.asarray(image, dtype=np.uint8)
     return array[..., None] if array.ndim == 2 else array
@@ -147,17 +139,50 @@ class HostCrop:
 
 def crop_views(image, crop: HostCrop, rng: np.random.Generator) -> np.ndarray:
     """uint8 [V, S, S, C]: ``crop.num_views`` random resized crops (and optional flips) of one
-    image (array or encoded bytes). Draws, per view in order: the crop box, then one uniform
-    for the flip."""
-    picture = to_channels(open_image(image), crop.channels)
+    image: an array, encoded bytes, or a PIL image (an opened, not yet decoded JPEG is decoded
+    at a reduced size when every crop allows it, see ``draft_factor``). Draws, in order: the V
+    crop boxes, then V uniforms for the flips."""
+    picture = image if isinstance(image, Image.Image) else open_image(image)
+    width, height = picture.size
+    boxes = [sample_crop_box(rng, height, width, scale=scale, ratio=ratio)
+             for scale, ratio in zip(crop.scales, crop.ratios)]
+    flips = rng.uniform(size=crop.num_views) < crop.flip_p
+    picture, boxes = _decode_for_boxes(picture, boxes, crop.size)
+    picture = to_channels(picture, crop.channels)
     views = np.empty((crop.num_views, crop.size, crop.size, crop.channels), np.uint8)
-    for v, (scale, ratio) in enumerate(zip(crop.scales, crop.ratios)):
-        box = sample_crop_box(rng, picture.height, picture.width, scale=scale, ratio=ratio)
-        view = _as_array(resized_crop(picture, box, crop.size))
-        if rng.uniform() < crop.flip_p:
-            view = view[:, ::-1]
-        views[v] = view
+    for v, box in enumerate(boxes):
+        view = _as_array(picture.resize((crop.size, crop.size), resample=Image.BILINEAR,
+                                        box=box))
+        views[v] = view[:, ::-1] if flips[v] else view
     return views
+
+
+def draft_factor(boxes, size: int) -> int:
+    """The JPEG DCT reduction (1, 2, 4 or 8) that keeps every ``(top, left, h, w)`` box at
+    least ``size`` pixels on its shorter side: the largest power of two <= min side / size."""
+    smallest = min(min(h, w) for _, _, h, w in boxes)
+    factor = 1
+    while factor < 8 and smallest // (factor * 2) >= size:
+        factor *= 2
+    return factor
+
+
+def _decode_for_boxes(picture: Image.Image, boxes, size: int):
+    """Decode ``picture`` (at 1/``draft_factor`` scale if it is an undecoded JPEG) and return
+    it with the boxes as PIL ``(left, upper, right, lower)`` in its decoded coordinates."""
+    width, height = picture.size
+    lazy = bool(getattr(picture, "tile", None)) and picture.format == "JPEG"  # not decoded
+    factor = draft_factor(boxes, size) if lazy else 1
+    if factor > 1:
+        picture.draft(None, (-(-width // factor), -(-height // factor)))
+    try:
+        picture.load()
+    except Exception as error:
+        raise DecodeError(f"{getattr(picture, 'filename', '') or 'image'}: cannot decode as an "
+                          f"image ({type(error).__name__}: {error}).") from error
+    sx, sy = picture.size[0] / width, picture.size[1] / height
+    return picture, [(left * sx, top * sy, (left + w) * sx, (top + h) * sy)
+                     for top, left, h, w in boxes]
 
 
 def center_crop(image, size: int, channels: int = 3,

@@ -11,13 +11,14 @@ would have seen.
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import grain.python as grain
 import jax
 import numpy as np
 
-from contrastive_jax.data.host_image import HostCrop, crop_views
+from contrastive_jax.data.host_image import DecodeError, HostCrop, crop_views
 
 
 def local_batch_size(global_batch_size: int, process_count: int | None = None) -> int:
@@ -33,8 +34,8 @@ def local_batch_size(global_batch_size: int, process_count: int | None = None) -
 
 def make_train_loader(source, *, global_batch_size: int, seed: int,
                       process_index: int | None = None, process_count: int | None = None,
-                      num_threads: int = 2, host_crop: HostCrop | None = None
-                      ) -> grain.IterDataset:
+                      num_threads: int = 2, host_crop: HostCrop | None = None,
+                      num_workers: int | None = None) -> grain.IterDataset:
     """An endless, seeded, shuffled loader of this process's share of each global batch.
 
     The order of *global* batches depends only on ``seed``: the examples are reshuffled every
@@ -65,8 +66,9 @@ def make_train_loader(source, *, global_batch_size: int, seed: int,
         if host_crop is None:
             raise ValueError(f"{source.info.name} has variable-size images: the train loader "
                              f"needs a host_crop (train.build.build_host_crop).")
+        workers = default_workers() if num_workers is None else num_workers
         return _cropped_loader(source, host_crop, global_batch_size, local, first, seed,
-                               num_threads)
+                               num_threads, workers)
 
     def read_local_share(global_indices: np.ndarray) -> dict[str, np.ndarray]:
         indices = np.asarray(global_indices[first:first + local])
@@ -79,26 +81,66 @@ def make_train_loader(source, *, global_batch_size: int, seed: int,
                                                      prefetch_buffer_size=2))
 
 
-def _cropped_loader(source, host_crop: HostCrop, global_batch_size: int, local: int,
-                    first: int, seed: int, num_threads: int) -> grain.IterDataset:
-    """Per-record reads and host crops of this process's rows of each global batch, batched.
+def default_workers() -> int:
+    """Grain worker processes for host decoding and cropping: one per CPU (at most 16), none
+    on a single CPU. Measured faster than threads here (benchmarks/README.md)."""
+    count = os.cpu_count() or 1
+    return 0 if count < 2 else min(count, 16)
 
-    Local element ``q`` is row ``first + q % local`` of global batch ``q // local``, i.e. global
-    stream position ``p = (q // local) * global_batch_size + first + q % local``.
+
+def _cropped_loader(source, host_crop: HostCrop, global_batch_size: int, local: int,
+                    first: int, seed: int, num_threads: int,
+                    num_workers: int) -> grain.IterDataset:
+    """This process's rows of each global batch, read and host-cropped; batch ``b``'s row ``r``
+    is global stream position ``p = b * global_batch_size + first + r``.
+
+    A whole local batch is one grain element, so the batches do not depend on how the work is
+    spread: over ``num_threads`` threads, or over ``num_workers`` worker processes
+    (``mp_prefetch``; worker ``w`` makes batches ``w, w + num_workers, ...``, read back in
+    order).
     """
     stream = grain.MapDataset.range(len(source)).shuffle(seed=seed).repeat(None)
 
-    def read_and_crop(q: int) -> dict[str, np.ndarray]:
-        position = (q // local) * global_batch_size + first + q % local
-        record = source[int(stream[position])]
-        rng = np.random.default_rng([seed, position])
-        return {**record, "image": crop_views(record["image"], host_crop, rng),
-                "label": np.asarray(record["label"], np.int32)}
+    lazy = getattr(source, "lazy_record", None)
 
-    elements = grain.MapDataset.range(sys.maxsize // global_batch_size).map(read_and_crop)
-    return elements.to_iter_dataset(grain.ReadOptions(
-        num_threads=num_threads, prefetch_buffer_size=local + num_threads)).batch(local,
-                                                                       drop_remainder=True)
+    def read_and_crop(index: int, position: int) -> dict[str, np.ndarray]:
+        if lazy is not None:
+            try:
+                record = lazy(index)
+                image = crop_views(record["image"], host_crop,
+                                   np.random.default_rng([seed, position]))
+                return {**record, "image": image}
+            except DecodeError:
+                pass  # source[index] applies the source's bad-file policy
+        record = source[index]
+        return {**record, "image": crop_views(record["image"], host_crop,
+                                              np.random.default_rng([seed, position]))}
+
+    def read_local_batch(b: int) -> dict[str, np.ndarray]:
+        records = []
+        for r in range(local):
+            position = b * global_batch_size + first + r
+            record = read_and_crop(int(stream[position]), position)
+            records.append({**record, "label": np.asarray(record["label"], np.int32)})
+        return {key: np.stack([r[key] for r in records]) for key in records[0]}
+
+    batches = grain.MapDataset.range(sys.maxsize // global_batch_size).map(read_local_batch)
+    loader = batches.to_iter_dataset(grain.ReadOptions(
+        num_threads=num_threads, prefetch_buffer_size=max(2, num_threads)))
+    if num_workers > 0:
+        _absl_flags_parsed()
+        loader = loader.mp_prefetch(grain.MultiprocessingOptions(
+            num_workers=num_workers, per_worker_buffer_size=2))
+    return loader
+
+
+def _absl_flags_parsed() -> None:
+    """grain's worker processes read absl flags; outside an absl app (tests, notebooks) they
+    were never parsed, so mark them parsed (defaults) first."""
+    from absl import flags
+
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()
 
 
 def example_record(source, host_crop: HostCrop | None = None) -> dict[str, np.ndarray]:

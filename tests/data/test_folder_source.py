@@ -147,3 +147,25 @@ def test_the_folder_config_builds_host_crops_from_the_augmentation(folder):
     with pytest.raises(ValueError, match="multi-crop views of several sizes"):
         with pytest.warns(UserWarning):
             build.build_parts(config)
+
+
+def test_the_train_loader_falls_back_to_the_bad_file_policy(tmp_path):
+    """A truncated JPEG read lazily by the loader is handed to source[i], which substitutes
+    the next readable file and counts it."""
+    from contrastive_jax.data.host_image import HostCrop
+    from contrastive_jax.data.pipeline import make_train_loader
+
+    write_folder(str(tmp_path), {"a": 4, "b": 4})
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "b" / "002.jpg")
+    whole = open(tmp_path / "b" / "002.jpg", "rb").read()
+    with open(tmp_path / "b" / "002.jpg", "wb") as f:
+        f.write(whole[:len(whole) * 2 // 3])
+    source = build_source(f"folder:{tmp_path}", "train", image_size=8)
+    crop = HostCrop(size=8, scales=((0.5, 1.0),), ratios=((0.75, 4 / 3),))
+    loader = make_train_loader(source, global_batch_size=len(source), seed=0, host_crop=crop,
+                               process_index=0, process_count=1, num_workers=0)
+    with pytest.warns(UserWarning, match="002.jpg"):
+        batch = next(iter(loader))
+    assert batch["image"].shape == (len(source), 1, 8, 8, 3)
+    assert source.bad_files == [str(tmp_path / "b" / "002.jpg")]

@@ -56,10 +56,10 @@ def test_crop_views_are_the_pil_resize_of_the_sampled_boxes():
                                ratios=((0.75, 1.33), (1.0, 1.0)))
     views = host_image.crop_views(image, crop, np.random.default_rng(7))
     assert views.shape == (2, 16, 16, 3) and views.dtype == np.uint8
-    replay = np.random.default_rng(7)  # same draws: box of view 0, flip draw, box of view 1
-    for v, (scale, ratio) in enumerate(zip(crop.scales, crop.ratios)):
-        top, left, h, w = host_image.sample_crop_box(replay, 37, 53, scale=scale, ratio=ratio)
-        replay.uniform()
+    replay = np.random.default_rng(7)  # same draws: the boxes of views 0 and 1, then flips
+    boxes = [host_image.sample_crop_box(replay, 37, 53, scale=scale, ratio=ratio)
+             for scale, ratio in zip(crop.scales, crop.ratios)]
+    for v, (top, left, h, w) in enumerate(boxes):
         expected = Image.fromarray(image).resize((16, 16), Image.BILINEAR,
                                                  box=(left, top, left + w, top + h))
         np.testing.assert_array_equal(views[v], np.asarray(expected))
@@ -138,3 +138,28 @@ def test_a_corrupt_or_truncated_file_raises_a_clear_decode_error(tmp_path):
     truncated.write_bytes(whole[: len(whole) // 2])
     with pytest.raises(host_image.DecodeError, match="cut.jpg"):
         host_image.decode(str(truncated), name=str(truncated))
+
+
+def test_draft_factor_is_the_largest_power_of_two_keeping_every_box_at_size():
+    assert host_image.draft_factor([(0, 0, 300, 500)], 64) == 4  # 300 / 4 = 75 >= 64 > 37
+    assert host_image.draft_factor([(0, 0, 300, 500), (0, 0, 127, 900)], 64) == 1
+    assert host_image.draft_factor([(0, 0, 1000, 1000)], 64) == 8  # capped at JPEG's 1/8
+    assert host_image.draft_factor([(0, 0, 128, 128)], 64) == 2
+
+
+def test_a_lazily_opened_jpeg_crops_like_its_full_decode(tmp_path):
+    """Decoding at 1/2-1/8 scale changes pixels slightly, not the geometry: the views of a
+    smooth photo-like JPEG agree with the full-decode views to a few grey levels; a PNG is
+    always decoded in full (identical)."""
+    smooth = Image.fromarray(np.random.default_rng(6).integers(0, 256, (6, 6, 3), np.uint8))
+    pixels = np.asarray(smooth.resize((480, 360), Image.BILINEAR))
+    Image.fromarray(pixels).save(tmp_path / "a.jpg", quality=95)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    crop = host_image.HostCrop(size=32, scales=((0.5, 1.0),) * 3, ratios=((0.75, 4 / 3),) * 3)
+    full = host_image.decode(str(tmp_path / "a.jpg"))
+    lazy = host_image.crop_views(Image.open(tmp_path / "a.jpg"), crop, np.random.default_rng(1))
+    eager = host_image.crop_views(full, crop, np.random.default_rng(1))
+    assert np.abs(lazy.astype(int) - eager).mean() < 3.0
+    png = host_image.crop_views(Image.open(tmp_path / "a.png"), crop, np.random.default_rng(1))
+    np.testing.assert_array_equal(png, host_image.crop_views(pixels, crop,
+                                                             np.random.default_rng(1)))

@@ -1,6 +1,7 @@
 """Variable-size sources through the train loader and the device augmentation."""
 
 import dataclasses
+import json
 
 import jax
 import numpy as np
@@ -59,9 +60,10 @@ class _Sizes:
 CROP = HostCrop(size=6, scales=((0.3, 1.0),) * 2, ratios=((0.75, 4 / 3),) * 2)
 
 
-def _loader(process_index=0, process_count=1):
+def _loader(process_index=0, process_count=1, num_workers=0):
     return make_train_loader(_Sizes(), global_batch_size=8, seed=3, host_crop=CROP,
-                             process_index=process_index, process_count=process_count)
+                             process_index=process_index, process_count=process_count,
+                             num_workers=num_workers)
 
 
 def test_variable_size_batches_are_host_crops_seeded_by_stream_position():
@@ -103,7 +105,7 @@ def test_resume_from_a_saved_state_gives_identical_batches():
     iterator = iter(_loader())
     for _ in range(3):
         next(iterator)
-    state = iterator_state(iterator)
+    state = json.loads(json.dumps(iterator_state(iterator)))  # as the checkpoint stores it
     expected = [next(iterator) for _ in range(4)]
     resumed = iter(_loader())
     resumed.set_state(state)
@@ -119,3 +121,19 @@ def test_a_variable_size_source_needs_a_host_crop_and_example_record_is_cropped(
                           process_count=1)
     assert example_record(_Sizes(), CROP)["image"].shape == (2, 6, 6, 3)
     assert example_record(_FixedIndex(), None)["image"].shape == (1, 1, 1)
+
+
+@pytest.mark.slow  # starts worker processes (seconds each on 2 shared cores)
+def test_worker_processes_make_the_thread_batches_and_resume_exactly():
+    threads = iter(_loader())
+    expected = [next(threads) for _ in range(6)]
+    workers = iter(_loader(num_workers=2))
+    for want in expected[:3]:
+        np.testing.assert_array_equal(next(workers)["image"], want["image"])
+    state = json.loads(json.dumps(iterator_state(workers)))
+    resumed = iter(_loader(num_workers=2))
+    resumed.set_state(state)
+    for want in expected[3:]:
+        got = next(resumed)
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key])

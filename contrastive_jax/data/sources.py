@@ -40,7 +40,14 @@ class Source(Protocol):
     ``"text": int32 [L]``); ``source.info`` says the image shape and the classes. Grain reads
     sources through exactly these three members, so a new data set is one class with them and
     one line in ``contrastive_jax.registry.DATASETS`` (or ``DATASETS.register`` from a config
-    file), built as ``fn(split, *, data_dir, seed) -> Source``. See docs/adding_a_dataset.md.
+    file), built as ``fn(split, *, data_dir, seed, **options) -> Source`` (``options``: the
+    keys of ``config.dataset`` other than name / data_dir / download). See
+    docs/adding_a_dataset.md.
+
+    Images of varying size: ``info.variable_size=True``, ``info.image_shape = (S, S, C)`` and
+    records of any ``[h, w, C]``; the pipeline crops them on the host (``data.host_image``).
+    Such a source may also offer ``lazy_record(index)`` whose image is an opened, undecoded
+    PIL image (JPEGs are then decoded at reduced size when the crops allow).
     """
 
     info: SourceInfo

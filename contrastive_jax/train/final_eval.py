@@ -2,6 +2,12 @@
 probe and kNN accuracy for the learned encoder, the same encoder at initialisation, and raw
 pixels (the two baselines every SSL number should be read against).
 
+The evaluators come from ``evaluate`` (built from ``config.eval`` by
+``evaluate.evaluators_from_config``); this module only streams the splits to them
+(``make_eval_loader``), embeds each batch sharded over the mesh (``sharded_embed``), and turns
+their ``(name, value)`` pairs into the summary. Host memory holds features, never a split's
+images.
+
 Options read by ``experiments/``: ``eval.probe_projection`` adds a ``learned_projection`` row
 (the projector's output, probed like the encoder's features); ``eval.diagnostics`` adds RankMe,
 uniformity and per-dimension std (collapse measures) to every row. Image-text methods (with

@@ -5,7 +5,8 @@ every global batch (``jax.process_index()`` of ``jax.process_count()``), and the
 turns the host-local slices into one global array. So the data a run sees does not change with
 the number of hosts. The iterator's state (a small JSON
 blob) goes into every checkpoint, so a resumed run sees exactly the batches an uninterrupted one
-would have seen.
+would have seen. ``make_eval_loader`` reads a split once, in order, in padded global batches of
+one shape, for the evaluation (which keeps only the features).
 """
 
 from __future__ import annotations
@@ -164,18 +165,39 @@ def restore_iterator(iterator, state: dict) -> None:
     iterator.set_state(state)
 
 
-def eval_batches(arrays: dict[str, np.ndarray], batch_size: int):
-    """Sequential batches of a dict of equal-length arrays, the last one padded.
+def make_eval_loader(source, *, batch_size: int, transform=None,
+                     process_index: int | None = None, process_count: int | None = None,
+                     num_threads: int = 2) -> grain.IterDataset:
+    """One pass over ``source`` in order, in global batches of exactly ``batch_size`` rows.
 
-    Yields ``(batch, num_valid)``: padding rows repeat row 0 and must be dropped by the caller,
-    so every batch has the same shape and compiles once.
+    Global batch ``b`` holds records ``[b*batch_size, (b+1)*batch_size)``; the last one is
+    padded with copies of the split's last record, so every batch has one shape and the
+    embedding compiles once. Process ``p`` of ``n`` reads rows ``[p*s, (p+1)*s)`` of each
+    global batch, ``s = batch_size / n`` (as ``make_train_loader`` does), so the processes'
+    shares laid end to end are the global batch. ``transform(record) -> record`` runs on the
+    host on every record before stacking (e.g. decode, resize and center crop); records are
+    read by ``num_threads`` grain threads, so reading overlaps with the embedding.
+
+    Yields ``(batch, num_valid)``: ``batch`` this process's ``{key: [s, ...]}``,
+    ``num_valid`` the number of real rows of the *global* batch (its first ``num_valid``
+    rows; the rest are padding to drop).
     """
-    n = len(next(iter(arrays.values())))
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        batch = {k: v[start:stop] for k, v in arrays.items()}
-        valid = stop - start
-        if valid < batch_size:
-            pad = batch_size - valid
-            batch = {k: np.concatenate([v, np.repeat(v[:1], pad, axis=0)]) for k, v in batch.items()}
-        yield batch, valid
+    process_index = jax.process_index() if process_index is None else process_index
+    process_count = jax.process_count() if process_count is None else process_count
+    local = local_batch_size(batch_size, process_count)
+    num = len(source)
+    if num == 0:
+        raise ValueError("make_eval_loader: the split is empty; nothing to evaluate.")
+    first = process_index * local
+
+    def read(row: int) -> dict[str, np.ndarray]:
+        batch_index, offset = divmod(row, local)
+        record = source[min(batch_index * batch_size + first + offset, num - 1)]
+        return transform(record) if transform is not None else record
+
+    num_batches = -(-num // batch_size)
+    dataset = (grain.MapDataset.range(num_batches * local).map(read).batch(local)
+               .map_with_index(lambda index, batch: (batch, min(batch_size,
+                                                                num - index * batch_size))))
+    return dataset.to_iter_dataset(grain.ReadOptions(num_threads=num_threads,
+                                                     prefetch_buffer_size=2))

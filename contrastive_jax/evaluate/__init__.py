@@ -1,4 +1,4 @@
-"""Evaluation of learned representations, on arrays and an embed function.
+"""Evaluation of learned representations: streamed features, and metrics on feature arrays.
 
 * ``knn_accuracy`` / ``knn_predict``: weighted cosine kNN (InstDisc, DINO).
 * ``linear_probe``: L2-regularized multinomial logistic regression, L2 chosen on a validation
@@ -8,8 +8,12 @@
 * ``alignment``, ``uniformity``, ``rankme``, ``per_dimension_std``,
   ``representation_diagnostics``: label-free health checks of an embedding.
 * ``plot_embedding``, ``plot_metrics``: PNGs.
-* ``KnnEvaluator``, ``LinearProbeEvaluator``, ``ZeroShotEvaluator``, ``RetrievalEvaluator``
-  and ``embed_dataset``: big_vision-style evaluators, ``run(model)`` yields (name, value).
+* ``embed_split``, ``SplitFeatures``: a split's features ``[N, D]`` from streamed
+  ``(batch, num_valid)`` batches (only features stay on the host), embedded once per encoder;
+  ``embed_dataset`` / ``array_batches`` for arrays already in memory.
+* ``KnnEvaluator``, ``LinearProbeEvaluator``, ``DiagnosticsEvaluator``, ``ZeroShotEvaluator``,
+  ``RetrievalEvaluator``: big_vision-style evaluators over streamed batches, ``run(model)``
+  yields (name, value); ``evaluators_from_config`` and ``table_row`` build the final table.
 
 Nothing here imports ``contrastive_jax.train``.
 """
@@ -22,11 +26,21 @@ from contrastive_jax.evaluate.diagnostics import (
     uniformity,
 )
 from contrastive_jax.evaluate.evaluators import (
+    DiagnosticsEvaluator,
     KnnEvaluator,
     LinearProbeEvaluator,
     RetrievalEvaluator,
     ZeroShotEvaluator,
+    embed_texts,
+    table_row,
+)
+from contrastive_jax.evaluate.evaluators import from_config as evaluators_from_config
+from contrastive_jax.evaluate.features import (
+    SplitFeatures,
+    array_batches,
     embed_dataset,
+    embed_split,
+    with_labels,
 )
 from contrastive_jax.evaluate.knn import knn_accuracy, knn_predict, l2_normalize
 from contrastive_jax.evaluate.linear_probe import (
@@ -46,14 +60,20 @@ from contrastive_jax.evaluate.zero_shot import (
 
 __all__ = [
     "DEFAULT_L2_GRID",
+    "DiagnosticsEvaluator",
     "KnnEvaluator",
     "LinearModel",
     "LinearProbeEvaluator",
     "RetrievalEvaluator",
+    "SplitFeatures",
     "ZeroShotEvaluator",
     "alignment",
+    "array_batches",
     "class_embeddings",
     "embed_dataset",
+    "embed_split",
+    "embed_texts",
+    "evaluators_from_config",
     "fit_linear_model",
     "knn_accuracy",
     "knn_predict",
@@ -67,7 +87,9 @@ __all__ = [
     "representation_diagnostics",
     "retrieval_ranks",
     "retrieval_recall",
+    "table_row",
     "uniformity",
+    "with_labels",
     "zero_shot_accuracy",
     "zero_shot_logits",
 ]

@@ -1,149 +1,184 @@
-"""Evaluators in the big_vision style: ``Evaluator(embed_fn, **config).run(model)`` yields
+"""Evaluators in the big_vision style, fed by streamed batches: ``evaluator.run(model)`` yields
 ``(metric_name, value)`` pairs.
 
-``embed_fn(model, batch) -> [B, D]`` is whatever the caller provides (typically a jitted
-wrapper of a method's ``embed``); ``model`` is passed through untouched, so it may be an NNX
-module, a train state or parameters. Inputs are embedded in batches of one fixed size (the last
-padded, its padding dropped) so ``embed_fn`` compiles once. Nothing here imports the train
-library.
+Each evaluator holds an ``embed_fn(model, batch) -> (features [B, D], labels [B])`` and its
+splits as batches (``(batch, num_valid)`` iterables, or callables making one; see
+``evaluate.features``). ``run(model)`` embeds what it needs and scores it;
+``evaluate(features)`` scores a ``SplitFeatures`` that is already (partly) embedded, so the kNN,
+linear probe and diagnostics of one encoder embed each split once between them.
+``from_config`` builds the list the config asks for (big_vision ``evaluators/common.py``). Only
+features are held on the host, never a split's images. Nothing here imports the train library.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from contrastive_jax.evaluate.diagnostics import representation_diagnostics
+from contrastive_jax.evaluate.features import (
+    EmbedFn,
+    SplitFeatures,
+    array_batches,
+    embed_split,
+)
 from contrastive_jax.evaluate.knn import knn_accuracy
 from contrastive_jax.evaluate.linear_probe import DEFAULT_L2_GRID, linear_probe
 from contrastive_jax.evaluate.retrieval import retrieval_recall
 from contrastive_jax.evaluate.zero_shot import zero_shot_accuracy
 
-EmbedFn = Callable[[Any, Any], Any]
+TRAIN, TEST = "train", "test"
 
 
-def embed_dataset(embed_fn: EmbedFn, model, inputs, *, batch_size: int) -> np.ndarray:
-    """``embed_fn(model, batch)`` over ``inputs: [N, ...]`` (images as given, e.g. uint8 NHWC,
-    or token ids) in batches of exactly ``batch_size``; the last batch is padded by repeating
-    its final row and the padding's outputs are dropped. Returns float32 [N, D] on the host.
-    """
-    inputs = np.asarray(inputs)
-    num = len(inputs)
-    if num == 0:
-        raise ValueError("embed_dataset got no inputs")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    outputs = []
-    for start in range(0, num, batch_size):
-        batch = inputs[start:start + batch_size]
-        valid = len(batch)
-        if valid < batch_size:
-            batch = np.concatenate([batch, np.repeat(batch[-1:], batch_size - valid, axis=0)])
-        embedded = np.asarray(embed_fn(model, batch), np.float32)
-        outputs.append(embedded.reshape(batch_size, -1)[:valid])
-    return np.concatenate(outputs)
+class SplitEvaluator:
+    """Base of the evaluators that read a train and a held-out split of one encoder."""
 
-
-def split_data(data, *, input_key: str = "image", label_key: str = "label"):
-    """``(inputs, labels)`` from a ``{"image": ..., "label": ...}`` mapping or a pair."""
-    if isinstance(data, Mapping):
-        return np.asarray(data[input_key]), np.asarray(data[label_key]).reshape(-1)
-    inputs, labels = data
-    return np.asarray(inputs), np.asarray(labels).reshape(-1)
-
-
-class KnnEvaluator:
-    """Weighted cosine kNN accuracy of test embeddings against train embeddings.
-
-    train_data / test_data: ``{"image": [N, ...], "label": int [N]}`` or ``(images, labels)``.
-    Yields ``("knn_accuracy", float)``.
-    """
-
-    def __init__(self, embed_fn: EmbedFn, *, train_data, test_data, num_classes: int,
-                 k: int = 20, temperature: float = 0.07, weighting: str = "distance",
-                 batch_size: int = 256):
+    def __init__(self, embed_fn: EmbedFn, *, train_batches=None, test_batches=None):
         self.embed_fn = embed_fn
-        self.train_inputs, self.train_labels = split_data(train_data)
-        self.test_inputs, self.test_labels = split_data(test_data)
+        self.splits = {name: batches for name, batches in
+                       ((TRAIN, train_batches), (TEST, test_batches)) if batches is not None}
+
+    def run(self, model) -> Iterator[tuple[str, float]]:
+        """Embed the splits with ``model`` and score them."""
+        yield from self.evaluate(SplitFeatures(self.embed_fn, model, self.splits))
+
+    def evaluate(self, features: SplitFeatures) -> Iterator[tuple[str, float]]:
+        raise NotImplementedError
+
+
+class KnnEvaluator(SplitEvaluator):
+    """Weighted cosine kNN accuracy of the held-out features against the train features
+    (``knn_accuracy``). Yields ``("knn", accuracy)``."""
+
+    def __init__(self, embed_fn: EmbedFn, *, train_batches, test_batches, num_classes: int,
+                 k: int = 20, temperature: float = 0.07, weighting: str = "distance"):
+        super().__init__(embed_fn, train_batches=train_batches, test_batches=test_batches)
         self.num_classes, self.k, self.temperature = num_classes, k, temperature
-        self.weighting, self.batch_size = weighting, batch_size
+        self.weighting = weighting
 
-    def run(self, model) -> Iterator[tuple[str, float]]:
-        train = embed_dataset(self.embed_fn, model, self.train_inputs, batch_size=self.batch_size)
-        test = embed_dataset(self.embed_fn, model, self.test_inputs, batch_size=self.batch_size)
-        yield "knn_accuracy", knn_accuracy(
-            train, self.train_labels, test, self.test_labels, num_classes=self.num_classes,
-            k=self.k, temperature=self.temperature, weighting=self.weighting)
+    def evaluate(self, features: SplitFeatures) -> Iterator[tuple[str, float]]:
+        yield "knn", float(knn_accuracy(
+            *features[TRAIN], *features[TEST], num_classes=self.num_classes, k=self.k,
+            temperature=self.temperature, weighting=self.weighting))
 
 
-class LinearProbeEvaluator:
-    """Linear-probe accuracy (``linear_probe``: L2 chosen on a split of train, refit, test).
+class LinearProbeEvaluator(SplitEvaluator):
+    """Held-out linear-probe accuracy (``linear_probe``: L2 chosen on a split of train, refit,
+    test). Yields ``linear_probe`` (accuracy) and ``linear_probe_l2`` (the chosen L2)."""
 
-    Yields ``linear_probe_accuracy``, ``linear_probe_l2``, ``linear_probe_val_accuracy``.
-    """
+    def __init__(self, embed_fn: EmbedFn, *, train_batches, test_batches, num_classes: int,
+                 l2_grid: Sequence[float] = DEFAULT_L2_GRID, max_iter: int = 1000,
+                 val_fraction: float = 0.1, seed: int = 0, standardize: bool = True):
+        super().__init__(embed_fn, train_batches=train_batches, test_batches=test_batches)
+        self.num_classes = num_classes
+        self.options = dict(l2_grid=tuple(l2_grid), max_iter=max_iter,
+                            val_fraction=val_fraction, seed=seed, standardize=standardize)
 
-    def __init__(self, embed_fn: EmbedFn, *, train_data, test_data, num_classes: int,
-                 l2_grid: Sequence[float] = DEFAULT_L2_GRID, val_fraction: float = 0.1,
-                 seed: int = 0, standardize: bool = True, batch_size: int = 256):
-        self.embed_fn = embed_fn
-        self.train_inputs, self.train_labels = split_data(train_data)
-        self.test_inputs, self.test_labels = split_data(test_data)
-        self.num_classes, self.batch_size = num_classes, batch_size
-        self.options = dict(l2_grid=tuple(l2_grid), val_fraction=val_fraction, seed=seed,
-                            standardize=standardize)
+    def evaluate(self, features: SplitFeatures) -> Iterator[tuple[str, float]]:
+        result = linear_probe(*features[TRAIN], *features[TEST], num_classes=self.num_classes,
+                              **self.options)
+        yield "linear_probe", float(result["accuracy"])
+        yield "linear_probe_l2", float(result["l2"])
 
-    def run(self, model) -> Iterator[tuple[str, float]]:
-        train = embed_dataset(self.embed_fn, model, self.train_inputs, batch_size=self.batch_size)
-        test = embed_dataset(self.embed_fn, model, self.test_inputs, batch_size=self.batch_size)
-        result = linear_probe(train, self.train_labels, test, self.test_labels,
-                              num_classes=self.num_classes, **self.options)
-        yield "linear_probe_accuracy", result["accuracy"]
-        yield "linear_probe_l2", result["l2"]
-        yield "linear_probe_val_accuracy", result["val_accuracy"]
+
+class DiagnosticsEvaluator(SplitEvaluator):
+    """Label-free health of the held-out features (``representation_diagnostics``: RankMe,
+    uniformity, per-dimension std)."""
+
+    def __init__(self, embed_fn: EmbedFn, *, test_batches):
+        super().__init__(embed_fn, test_batches=test_batches)
+
+    def evaluate(self, features: SplitFeatures) -> Iterator[tuple[str, float]]:
+        yield from representation_diagnostics(features[TEST][0]).items()
+
+
+def embed_texts(embed_text_fn: EmbedFn, model, texts: np.ndarray, text_batches=None,
+                batch_size: int = 256) -> np.ndarray:
+    """Features [..., D] of token ids ``texts: [..., L]`` (leading shape kept). ``text_batches``
+    streams ``texts`` flattened to ``[M, L]`` (key ``"text"``) when the caller shards them; by
+    default in-memory batches of ``batch_size``."""
+    flat = texts.reshape(-1, texts.shape[-1])
+    if text_batches is None:
+        text_batches = array_batches(
+            {"text": flat, "label": np.zeros(len(flat), np.int32)}, batch_size)
+    embedded, _ = embed_split(embed_text_fn, model, text_batches)
+    return embedded.reshape(*texts.shape[:-1], embedded.shape[-1])
 
 
 class ZeroShotEvaluator:
-    """CLIP zero-shot accuracy: images vs. embedded class prompts.
+    """CLIP zero-shot accuracy: held-out image features against embedded class prompts.
 
-    images: [N, ...]; labels: int [N]; class_texts: token ids ``[C, L]`` (one prompt per
-    class) or ``[C, T, L]`` (T templates per class, averaged as in ``zero_shot``).
-    Yields ``zero_shot_accuracy`` and ``zero_shot_top{k}_accuracy`` for each extra k in ``ks``.
+    class_texts: token ids ``[C, L]`` (one prompt per class) or ``[C, T, L]`` (T templates per
+    class, averaged as in ``zero_shot``); ``text_batches``: see ``embed_texts``.
+    Yields ``zero_shot`` (top-1) and ``zero_shot_top{k}`` for each other k in ``ks``.
     """
 
-    def __init__(self, embed_image_fn: EmbedFn, embed_text_fn: EmbedFn, *, images, labels,
-                 class_texts, ks: Sequence[int] = (1,), batch_size: int = 256):
+    def __init__(self, embed_image_fn: EmbedFn, embed_text_fn: EmbedFn, *, test_batches,
+                 class_texts, ks: Sequence[int] = (1,), text_batches=None,
+                 batch_size: int = 256):
         self.embed_image_fn, self.embed_text_fn = embed_image_fn, embed_text_fn
-        self.images, self.labels = np.asarray(images), np.asarray(labels).reshape(-1)
-        self.class_texts = np.asarray(class_texts)
-        self.ks, self.batch_size = tuple(ks), batch_size
+        self.test_batches, self.class_texts = test_batches, np.asarray(class_texts)
+        self.ks, self.text_batches, self.batch_size = tuple(ks), text_batches, batch_size
 
     def run(self, model) -> Iterator[tuple[str, float]]:
-        images = embed_dataset(self.embed_image_fn, model, self.images, batch_size=self.batch_size)
-        leading = self.class_texts.shape[:-1]  # [C] or [C, T]
-        flat = self.class_texts.reshape(-1, self.class_texts.shape[-1])
-        texts = embed_dataset(self.embed_text_fn, model, flat, batch_size=self.batch_size)
-        texts = texts.reshape(*leading, texts.shape[-1])
+        images, labels = embed_split(self.embed_image_fn, model, self.test_batches)
+        texts = embed_texts(self.embed_text_fn, model, self.class_texts, self.text_batches,
+                            self.batch_size)
         for k in self.ks:
-            name = "zero_shot_accuracy" if k == 1 else f"zero_shot_top{k}_accuracy"
-            yield name, zero_shot_accuracy(images, self.labels, texts, k=k)
+            name = "zero_shot" if k == 1 else f"zero_shot_top{k}"
+            yield name, float(zero_shot_accuracy(images, labels, texts, k=k))
 
 
 class RetrievalEvaluator:
-    """Image<->text Recall@K. images: [I, ...]; texts: token ids [T, L]; image_ids: int [T],
-    the image each text describes (default text i describes image i).
+    """Image<->text Recall@K over streamed pairs: ``image_batches`` and ``text_batches`` (often
+    the same loader of a captions split, read by an image and a text embed_fn); text ``j``
+    describes image ``image_ids[j]`` (default: image ``j``).
 
     Yields ``i2t_recall@K`` and ``t2i_recall@K`` for K in ``ks``.
     """
 
-    def __init__(self, embed_image_fn: EmbedFn, embed_text_fn: EmbedFn, *, images, texts,
-                 image_ids=None, ks: Sequence[int] = (1, 5, 10), batch_size: int = 256):
+    def __init__(self, embed_image_fn: EmbedFn, embed_text_fn: EmbedFn, *, image_batches,
+                 text_batches, image_ids=None, ks: Sequence[int] = (1, 5, 10)):
         self.embed_image_fn, self.embed_text_fn = embed_image_fn, embed_text_fn
-        self.images, self.texts = np.asarray(images), np.asarray(texts)
+        self.image_batches, self.text_batches = image_batches, text_batches
         self.image_ids = None if image_ids is None else np.asarray(image_ids)
-        self.ks, self.batch_size = tuple(ks), batch_size
+        self.ks = tuple(ks)
 
     def run(self, model) -> Iterator[tuple[str, float]]:
-        images = embed_dataset(self.embed_image_fn, model, self.images, batch_size=self.batch_size)
-        texts = embed_dataset(self.embed_text_fn, model, self.texts, batch_size=self.batch_size)
-        recalls = retrieval_recall(images, texts, ks=self.ks, image_ids=self.image_ids)
-        yield from recalls.items()
+        images, _ = embed_split(self.embed_image_fn, model, self.image_batches)
+        texts, _ = embed_split(self.embed_text_fn, model, self.text_batches)
+        yield from retrieval_recall(images, texts, ks=self.ks, image_ids=self.image_ids).items()
+
+
+def from_config(eval_config: Mapping[str, Any], embed_fn: EmbedFn, *, train_batches,
+                test_batches, num_classes: int) -> list[SplitEvaluator]:
+    """The evaluators of one encoder's table row that ``eval_config`` asks for: kNN
+    (``knn_k``, ``knn_temperature``), the linear probe when ``final_linear_probe``
+    (``probe_l2_grid``, ``probe_max_iter``) and the diagnostics when ``diagnostics``."""
+    splits = dict(train_batches=train_batches, test_batches=test_batches)
+    evaluators: list[SplitEvaluator] = [KnnEvaluator(
+        embed_fn, **splits, num_classes=num_classes, k=int(eval_config["knn_k"]),
+        temperature=float(eval_config["knn_temperature"]))]
+    if eval_config["final_linear_probe"]:
+        evaluators.append(LinearProbeEvaluator(
+            embed_fn, **splits, num_classes=num_classes,
+            l2_grid=tuple(eval_config["probe_l2_grid"]),
+            max_iter=int(eval_config["probe_max_iter"])))
+    if eval_config.get("diagnostics", False):
+        evaluators.append(DiagnosticsEvaluator(embed_fn, test_batches=test_batches))
+    return evaluators
+
+
+def table_row(evaluators: Sequence[SplitEvaluator], features: SplitFeatures) -> dict:
+    """One row of the final table: every evaluator's metrics on ``features`` (shared, so each
+    split is embedded once) and ``feature_dim``. A diverged encoder (non-finite features) gets
+    NaN ``knn`` and ``linear_probe`` and an ``error`` instead of a crash."""
+    dim = int(features[TRAIN][0].shape[1])
+    if not features.all_finite(TRAIN, TEST):
+        return {"knn": float("nan"), "linear_probe": float("nan"), "feature_dim": dim,
+                "error": "non-finite features"}
+    row: dict = {}
+    for evaluator in evaluators:
+        row.update(evaluator.evaluate(features))
+    return {**row, "feature_dim": dim}

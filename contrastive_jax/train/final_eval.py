@@ -2,6 +2,12 @@
 probe and kNN accuracy for the learned encoder, the same encoder at initialisation, and raw
 pixels (the two baselines every SSL number should be read against).
 
+The evaluators come from ``evaluate`` (built from ``config.eval`` by
+``evaluate.evaluators_from_config``); this module only streams the splits to them
+(``make_eval_loader``), embeds each batch sharded over the mesh (``sharded_embed``), and turns
+their ``(name, value)`` pairs into the summary. Host memory holds features, never a split's
+images.
+
 Options read by ``experiments/``: ``eval.probe_projection`` adds a ``learned_projection`` row
 (the projector's output, probed like the encoder's features); ``eval.diagnostics`` adds RankMe,
 uniformity and per-dimension std (collapse measures) to every row. Image-text methods (with
@@ -25,125 +31,138 @@ import ml_collections
 import numpy as np
 
 from contrastive_jax import evaluate
-from contrastive_jax.train.mesh import to_host
+from contrastive_jax.data.pipeline import make_eval_loader
+from contrastive_jax.train import mesh as mesh_lib
 from contrastive_jax.train.state import merge_model
 
 
-class Evaluation:
-    """Embeds the train and held-out splits with a train state's encoder and scores them."""
+def eval_batch_size(batch_size: int, mesh) -> int:
+    """``eval.batch_size`` rounded up to a multiple of the mesh's devices, so every device
+    embeds an equal share (the extra rows are padding, dropped)."""
+    return -(-int(batch_size) // mesh.size) * mesh.size
 
-    def __init__(self, parts, graphdef, eval_config: ml_collections.ConfigDict):
+
+class Evaluation:
+    """The run's evaluators, built from ``config.eval``: the online kNN (every
+    ``eval.every_steps``) and the final table, over the train and held-out splits streamed
+    through ``make_eval_loader`` and embedded sharded over ``mesh``; only features stay on the
+    host. ``transform(record) -> record`` is the host-side evaluation transform of each record
+    (e.g. resize + center crop); ``None`` reads records as they are.
+
+    After ``final``: ``last_features`` [N, D] / ``last_labels`` [N], the learned encoder's
+    held-out features and labels (for the embedding plot).
+    """
+
+    def __init__(self, parts, graphdef, eval_config: ml_collections.ConfigDict, *, mesh=None,
+                 transform=None):
         self.method = parts.method
         self.config = eval_config
         self.num_classes = parts.train_source.info.num_classes
-        self.train = parts.train_source.as_arrays()
-        self.test = parts.test_source.as_arrays()
-        self.last_features = None
+        self.mesh = mesh if mesh is not None else mesh_lib.make_mesh(
+            ml_collections.ConfigDict(dict(data=-1, fsdp=1)))
+        self.batch_size = eval_batch_size(eval_config.batch_size, self.mesh)
+        loader = lambda source: lambda: make_eval_loader(
+            source, batch_size=self.batch_size, transform=transform)
+        self.splits = {"train": loader(parts.train_source), "test": loader(parts.test_source)}
         self.prompts = getattr(parts.train_source, "prompts", None)  # captions: [C, T, L]
+        self.last_features = self.last_labels = None
         self._graphdef = graphdef
-        self._embed = self._jit(parts.method.embed)
+        self._embed_fns = {}
+        self.evaluators = evaluate.evaluators_from_config(
+            eval_config, self.embed_fn("embed"), train_batches=self.splits["train"],
+            test_batches=self.splits["test"], num_classes=self.num_classes)
 
-    def _jit(self, embed_fn):
-        """``embed_fn(model, x)`` as a jitted function of (params, model_state, x)."""
-        graphdef = self._graphdef
-        return jax.jit(lambda params, model_state, x: embed_fn(
-            merge_model(graphdef, params, model_state), x))
+    def embed_fn(self, method_fn: str, input_key: str = "image"):
+        """``(model, batch) -> (features, labels)`` of the global batch on every process, for
+        ``model = (params, model_state)`` and the method's ``method_fn`` ("embed",
+        "embed_projection", "embed_image", "embed_text"); ``"pixels"``: the raw pixels in
+        [0, 1], flattened. The batch is placed with the mesh's batch sharding, so each device
+        embeds its share."""
+        if (method_fn, input_key) not in self._embed_fns:
+            graphdef = self._graphdef
+            if method_fn == "pixels":
+                fn = lambda model, x: x.reshape(len(x), -1).astype(jax.numpy.float32) / 255.0
+            else:
+                embed = getattr(self.method, method_fn)
+                fn = lambda model, x: embed(merge_model(graphdef, *model), x)
+            self._embed_fns[method_fn, input_key] = sharded_embed(fn, self.mesh, input_key)
+        return self._embed_fns[method_fn, input_key]
 
-    def embed(self, state, images: np.ndarray, embed_fn=None) -> np.ndarray:
-        embed_fn = embed_fn or self._embed
-        return evaluate.embed_dataset(
-            lambda model, x: to_host(embed_fn(model.params, model.model_state, x)), state,
-            images, batch_size=self.config.batch_size)
-
-    def _features(self, state):
-        return self.embed(state, self.train["image"]), self.embed(state, self.test["image"])
-
-    def _knn(self, train_features, test_features) -> float:
-        return float(evaluate.knn_accuracy(
-            train_features, self.train["label"], test_features, self.test["label"],
-            num_classes=self.num_classes, k=self.config.knn_k,
-            temperature=self.config.knn_temperature))
+    def features(self, state, method_fn: str = "embed") -> evaluate.SplitFeatures:
+        """The train / held-out features of ``state``'s encoder, embedded on first use."""
+        model = None if state is None else (state.params, state.model_state)
+        return evaluate.SplitFeatures(self.embed_fn(method_fn), model, self.splits)
 
     def online_knn(self, state) -> float:
         """Held-out weighted-cosine kNN accuracy of the current encoder (NaN if it diverged)."""
-        train_features, test_features = self._features(state)
-        if not (np.isfinite(train_features).all() and np.isfinite(test_features).all()):
+        features = self.features(state)
+        if not features.all_finite("train", "test"):
             return float("nan")
-        return self._knn(train_features, test_features)
-
-    def score(self, train_features, test_features) -> dict:
-        finite = np.isfinite(train_features).all() and np.isfinite(test_features).all()
-        if not finite:  # a diverged encoder: report it, don't crash the run's summary
-            return {"knn": float("nan"), "linear_probe": float("nan"),
-                    "feature_dim": int(train_features.shape[1]), "error": "non-finite features"}
-        scores = {"knn": self._knn(train_features, test_features)}
-        if self.config.final_linear_probe:
-            probe = evaluate.linear_probe(
-                train_features, self.train["label"], test_features, self.test["label"],
-                num_classes=self.num_classes, l2_grid=tuple(self.config.probe_l2_grid),
-                max_iter=self.config.probe_max_iter)
-            scores["linear_probe"] = float(probe["accuracy"])
-            scores["linear_probe_l2"] = float(probe["l2"])
-        scores["feature_dim"] = int(train_features.shape[1])
-        if self.config.get("diagnostics", False):
-            scores.update(evaluate.representation_diagnostics(test_features))
-        return scores
-
-    def projection_scores(self, state) -> dict:
-        """Scores of the projector's output (``method.embed_projection``)."""
-        if not hasattr(self, "_embed_projection"):
-            self._embed_projection = self._jit(self.method.embed_projection)
-        return self.score(self.embed(state, self.train["image"], self._embed_projection),
-                          self.embed(state, self.test["image"], self._embed_projection))
+        knn = next(e for e in self.evaluators if isinstance(e, evaluate.KnnEvaluator))
+        return dict(knn.evaluate(features))["knn"]
 
     def zero_shot(self, state) -> float | None:
         """Held-out zero-shot accuracy from every caption template of every class, for methods
         with ``embed_text`` on a captions source; None otherwise."""
         if self.prompts is None or not hasattr(self.method, "embed_text"):
             return None
-        if not hasattr(self, "_embed_image"):
-            self._embed_image = self._jit(self.method.embed_image)
-            self._embed_text = self._jit(self.method.embed_text)
-        images = self.embed(state, self.test["image"], self._embed_image)
-        num_classes, num_templates, length = self.prompts.shape
-        text = self.embed(state, self.prompts.reshape(-1, length), self._embed_text)
-        return evaluate.zero_shot_accuracy(images, self.test["label"],
-                                           text.reshape(num_classes, num_templates, -1))
+        flat = self.prompts.reshape(-1, self.prompts.shape[-1])
+        records = [{"text": tokens, "label": np.int32(0)} for tokens in flat]
+        evaluator = evaluate.ZeroShotEvaluator(
+            self.embed_fn("embed_image"), self.embed_fn("embed_text", "text"),
+            test_batches=self.splits["test"], class_texts=self.prompts,
+            text_batches=lambda: make_eval_loader(records, batch_size=self.batch_size))
+        return dict(evaluator.run((state.params, state.model_state)))["zero_shot"]
 
-    def _encoder_scores(self, state, features=None) -> dict:
-        """The scores of ``state``'s encoder (+ zero-shot where the method has a text tower)."""
-        scores = self.score(*(features or self._features(state)))
-        zero_shot = self.zero_shot(state)
-        if zero_shot is not None:
-            scores["zero_shot"] = zero_shot
-        return scores
+    def _row(self, features, state=None) -> dict:
+        row = evaluate.table_row(self.evaluators, features)
+        zero_shot = None if state is None else self.zero_shot(state)
+        return row if zero_shot is None else {**row, "zero_shot": zero_shot}
 
     def final(self, state, config, *, start_time: float, initial_state=None,
               skipped_steps: int = 0, resumed_from_step: int = 0) -> dict:
-        """The summary dict: scores per baseline, steps, timings.
+        """The summary dict: one row per encoder (learned, learned_projection, random_init,
+        raw_pixels, as ``config.eval`` asks), steps, timings. Each split is embedded once per
+        row and shared by the row's kNN, probe and diagnostics.
 
         ``wall_time_s`` and ``skipped_steps`` cover this process only: after a resume
         (``resumed_from_step > 0``) they leave out the steps before it."""
-        features = self._features(state)
-        self.last_features = features[1]
-        results = {"learned": self._encoder_scores(state, features)}
+        learned = self.features(state)
+        self.last_features, self.last_labels = learned["test"]
+        results = {"learned": self._row(learned, state)}
         if self.config.get("probe_projection", False):
-            results["learned_projection"] = self.projection_scores(state)
+            results["learned_projection"] = self._row(self.features(state, "embed_projection"))
         if self.config.final_baselines:
             if initial_state is not None:
-                results["random_init"] = self._encoder_scores(initial_state)
-            pixels = lambda images: images.reshape(len(images), -1).astype(np.float32) / 255.0
-            results["raw_pixels"] = self.score(pixels(self.train["image"]),
-                                               pixels(self.test["image"]))
+                results["random_init"] = self._row(self.features(initial_state), initial_state)
+            results["raw_pixels"] = self._row(self.features(None, "pixels"))
         return {
             "method": config.method.name, "dataset": config.dataset.name,
             "encoder": config.encoder.name, "seed": config.seed,
-            "steps": int(to_host(state.step)), "resumed_from_step": resumed_from_step,
+            "steps": int(mesh_lib.to_host(state.step)), "resumed_from_step": resumed_from_step,
             "skipped_steps": skipped_steps,
-            "held_out_examples": int(len(self.test["label"])), "knn_k": int(self.config.knn_k),
+            "held_out_examples": int(len(self.last_labels)), "knn_k": int(self.config.knn_k),
             "results": results, "warnings": summary_warnings(results, self.config.probe_l2_grid),
             "wall_time_s": round(time.time() - start_time, 1), "environment": environment(),
         }
+
+
+def sharded_embed(fn, mesh, input_key: str = "image"):
+    """``fn(model, x: [B, ...]) -> [B, D]`` as ``embed_fn(model, batch) -> (features [B, D],
+    labels [B])`` NumPy for the *global* batch: this process's rows ``batch[input_key]`` and
+    ``batch["label"]`` become one array sharded over the mesh (``global_batch``), the jitted
+    ``fn`` runs on every device's share, and the outputs come back replicated, so every process
+    ends with the same features."""
+    sharding = mesh_lib.batch_sharding(mesh)
+    jitted = jax.jit(lambda model, x, labels: (fn(model, x), labels),
+                     out_shardings=mesh_lib.replicated(mesh))
+
+    def embed(model, batch):
+        inputs = mesh_lib.global_batch({"x": batch[input_key], "label": batch["label"]},
+                                       sharding)
+        return mesh_lib.to_host(jitted(model, inputs["x"], inputs["label"]))
+
+    return embed
 
 
 VERSIONED_PACKAGES = ("jax", "jaxlib", "flax", "optax")
@@ -263,7 +282,7 @@ def write_outputs(workdir: str, summary: dict, metric_rows: list[dict], evaluati
             min_spans={"knn_accuracy": KNN_MIN_SPAN}))
     if evaluation.config.plot_embedding and evaluation.last_features is not None:
         written.append(evaluate.plot_embedding(
-            evaluation.last_features, evaluation.test["label"],
+            evaluation.last_features, evaluation.last_labels,
             os.path.join(plots, "embedding.png"), method="pca",
             title=(f"{summary['method']} on {summary['dataset']}, step {summary['steps']}\n"
                    "encoder features (not the projection), held-out split, PCA")))

@@ -176,7 +176,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         graphdef=graphdef, method=parts.method, optimizer=optimizer, schedule=schedule,
         seed=config.seed, state_sharding=state_sharding, batch_sharding=batch_sharding,
         metrics_sharding=mesh_lib.replicated(mesh), grad_cache_chunk_size=chunk_size)
-    evaluator = final_eval.Evaluation(parts, graphdef, config.eval)
+    evaluator = final_eval.Evaluation(parts, graphdef, config.eval, mesh=mesh)
     writer = MetricsWriter(workdir, enabled=is_main, resume_step=start_step)
 
     recorded = []  # config.json is written once, with the first checkpoint of this process

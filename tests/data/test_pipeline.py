@@ -1,4 +1,5 @@
-"""The grain train loader: resumable state, seeded order, disjoint per-process shards."""
+"""The grain loaders: the train loader's resumable state, seeded order and disjoint
+per-process shards; the eval loader's order, padding and per-process shares."""
 
 import json
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 from contrastive_jax.data.pipeline import (
-    eval_batches, iterator_state, local_batch_size, make_train_loader, restore_iterator)
+    iterator_state, local_batch_size, make_eval_loader, make_train_loader, restore_iterator)
 from contrastive_jax.data.sources import ArraySource, SourceInfo
 
 NUM_RECORDS = 64
@@ -72,13 +73,42 @@ def test_batch_size_must_divide_over_processes():
         _loader(batch=128)
 
 
-def test_eval_batches_pad_the_last_batch():
-    arrays = {"label": np.arange(10), "image": np.zeros((10, 2, 2, 1), np.uint8)}
-    batches = list(eval_batches(arrays, 4))
-    assert [valid for _, valid in batches] == [4, 4, 2]
-    assert all(batch["label"].shape == (4,) for batch, _ in batches)
-    # padding repeats the batch's first row; the caller drops everything after num_valid
-    np.testing.assert_array_equal(batches[-1][0]["label"], [8, 9, 8, 8])
+def _eval_labels(source, batch_size, process_index=0, process_count=1):
+    loader = make_eval_loader(source, batch_size=batch_size, process_index=process_index,
+                              process_count=process_count)
+    return [(batch["label"].tolist(), valid) for batch, valid in loader]
+
+
+def test_eval_loader_reads_the_split_in_order_and_pads_the_last_batch():
+    batches = _eval_labels(_indexed_source(10), 4)
+    # every record once, in order; the padding repeats the split's last record
+    assert batches == [([0, 1, 2, 3], 4), ([4, 5, 6, 7], 4), ([8, 9, 9, 9], 2)]
+    assert _eval_labels(_indexed_source(8), 4) == [([0, 1, 2, 3], 4), ([4, 5, 6, 7], 4)]
+    images = next(iter(make_eval_loader(_indexed_source(10), batch_size=4, process_index=0,
+                                        process_count=1)))[0]["image"]
+    assert images.shape == (4, 2, 2, 1) and images.dtype == np.uint8
+    np.testing.assert_array_equal(images[:, 0, 0, 0], [0, 1, 2, 3])
+
+
+def test_eval_loader_gives_each_process_its_share_of_every_global_batch():
+    source = _indexed_source(10)
+    shares = [_eval_labels(source, 8, process_index=p, process_count=2) for p in (0, 1)]
+    # global batches [0..7] and [8, 9, pad x 6]: process p reads rows [4p, 4p + 4) of each
+    assert shares[0] == [([0, 1, 2, 3], 8), ([8, 9, 9, 9], 2)]
+    assert shares[1] == [([4, 5, 6, 7], 8), ([9, 9, 9, 9], 2)]
+    with pytest.raises(ValueError, match="multiple of 3"):
+        make_eval_loader(source, batch_size=8, process_index=0, process_count=3)
+
+
+def test_eval_loader_applies_the_transform_to_every_record_before_stacking():
+    def transform(record):
+        return {"image": np.repeat(record["image"], 3, axis=-1), "label": record["label"] + 100}
+
+    loader = make_eval_loader(_indexed_source(5), batch_size=4, transform=transform,
+                              process_index=0, process_count=1)
+    (first, _), (last, valid) = list(loader)
+    assert first["image"].shape == (4, 2, 2, 3) and valid == 1
+    assert last["label"].tolist() == [104] * 4
 
 
 def test_two_processes_together_feed_the_one_process_batches():

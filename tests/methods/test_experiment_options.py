@@ -110,7 +110,7 @@ def initial_state(config, parts):
     optimizer, _ = optim.make_optimizer(config.optimizer, config.total_steps)
     graphdef, _, _, create = plan_train_state(parts.method, optimizer, parts.train_source[0],
                                               mesh)
-    return graphdef, create(jax.random.key(0))
+    return graphdef, create(jax.random.key(0)), mesh
 
 
 def test_final_evaluation_adds_projection_row_diagnostics_and_zero_shot():
@@ -118,8 +118,8 @@ def test_final_evaluation_adds_projection_row_diagnostics_and_zero_shot():
                                           "eval.diagnostics": True, "eval.probe_max_iter": 20,
                                           "eval.probe_l2_grid": (0.01,),
                                           "eval.final_baselines": False})
-    graphdef, state = initial_state(config, parts)
-    summary = final_eval.Evaluation(parts, graphdef, config.eval).final(
+    graphdef, state, mesh = initial_state(config, parts)
+    summary = final_eval.Evaluation(parts, graphdef, config.eval, mesh=mesh).final(
         state, config, start_time=0.0)
     rows = summary["results"]
     assert list(rows) == ["learned", "learned_projection"]
@@ -131,12 +131,13 @@ def test_final_evaluation_adds_projection_row_diagnostics_and_zero_shot():
     assert "learned_projection" in final_eval.format_table(summary)
 
     config, parts = tiny_parts(clip, dataset="captions:digits")
-    graphdef, state = initial_state(config, parts)
-    evaluation = final_eval.Evaluation(parts, graphdef, config.eval)
+    graphdef, state, mesh = initial_state(config, parts)
+    evaluation = final_eval.Evaluation(parts, graphdef, config.eval, mesh=mesh)
     accuracy = evaluation.zero_shot(state)
+    test = parts.test_source.as_arrays()
     # The zero-shot rule by hand: nearest class of the template-averaged caption embeddings.
     model = merge_model(graphdef, state.params, state.model_state)
-    images = np.asarray(parts.method.embed_image(model, evaluation.test["image"]))
+    images = np.asarray(parts.method.embed_image(model, test["image"]))
     prompts = evaluation.prompts
     text = np.array(parts.method.embed_text(model, prompts.reshape(-1, prompts.shape[-1])))
     text = text.reshape(prompts.shape[0], prompts.shape[1], -1)
@@ -144,4 +145,4 @@ def test_final_evaluation_adds_projection_row_diagnostics_and_zero_shot():
     classes = text.mean(1)
     classes /= np.linalg.norm(classes, axis=-1, keepdims=True)
     predicted = np.argmax(images @ classes.T, axis=1)  # norms of images / classes do not matter
-    assert accuracy == pytest.approx(np.mean(predicted == evaluation.test["label"]), abs=2e-3)
+    assert accuracy == pytest.approx(np.mean(predicted == test["label"]), abs=2e-3)

@@ -5,18 +5,24 @@ environment in summary.json, and the plots' baseline and titles."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.metadata
 import io
 import json
 import subprocess
+import types
 
 import jax
+import numpy as np
+from flax import nnx
 import pytest
 
-from configs import clip
-from contrastive_jax import main
+from configs import clip, simclr
+from contrastive_jax import evaluate, main
+from contrastive_jax.data.sources import ArraySource
 from contrastive_jax.evaluate import plots
-from contrastive_jax.train import final_eval
+from contrastive_jax.train import build, final_eval, mesh as mesh_lib
+from contrastive_jax.train.state import split_model
 
 
 GRID = (1e-3, 1e-2, 1e-1)
@@ -146,3 +152,44 @@ def test_plots_show_the_random_init_baseline_step_and_layer(clip_run):
     assert high - low >= final_eval.KNN_MIN_SPAN and 0.0 <= low and high <= 1.0
     title = figures["embedding.png"].axes[0].get_title()
     assert f"step {summary['steps']}" in title and "encoder features" in title
+
+
+def test_streamed_sharded_features_equal_the_in_memory_embedding_and_feed_online_knn(
+        monkeypatch):
+    """On 8 simulated devices: each device embeds its share of every eval batch, and the
+    streamed features (and the online kNN on them) equal one in-memory embedding of the split."""
+    config = simclr.get_config("scale=tiny,dataset=digits")
+    config.eval.batch_size = 36  # rounded up to 40, a multiple of the 8 devices
+    parts = build.build_parts(config)
+    subset = lambda source, n: ArraySource(source.images[:n], source.labels[:n], source.info)
+    parts = dataclasses.replace(parts, train_source=subset(parts.train_source, 100),
+                                test_source=subset(parts.test_source, 50))
+    mesh = mesh_lib.make_mesh(config.mesh)
+    example = {"image": parts.train_source.images[:2]}
+    graphdef = split_model(nnx.eval_shape(lambda: parts.method.init(jax.random.key(0),
+                                                                    example)[0]))[0]
+    params, model_state = jax.jit(  # one compiled init: eager init compiles every op
+        lambda key: split_model(parts.method.init(key, example)[0])[1:])(jax.random.key(0))
+    state = types.SimpleNamespace(params=params, model_state=model_state)
+    evaluation = final_eval.Evaluation(parts, graphdef, config.eval, mesh=mesh)
+    assert evaluation.batch_size == 40
+    placed = []
+    global_batch = mesh_lib.global_batch
+    monkeypatch.setattr(mesh_lib, "global_batch",
+                        lambda batch, sharding: placed.append(global_batch(batch, sharding))
+                        or placed[-1])
+    features = evaluation.features(state)
+    # the reference: both splits in one in-memory call on one device
+    model = nnx.merge(graphdef, params, model_state)
+    in_memory = np.asarray(parts.method.embed(model, np.concatenate(
+        [parts.train_source.images, parts.test_source.images])))
+    np.testing.assert_allclose(np.concatenate([features["train"][0], features["test"][0]]),
+                               in_memory, rtol=1e-4, atol=1e-5)
+    for split, source in (("train", parts.train_source), ("test", parts.test_source)):
+        np.testing.assert_array_equal(features[split][1], source.labels)
+    assert len(placed) == 3 + 2  # ceil(100 / 40) + ceil(50 / 40) batches, each placed once
+    shards = placed[0]["x"].addressable_shards
+    assert len(shards) == 8 and {shard.data.shape[0] for shard in shards} == {5}
+    expected = evaluate.knn_accuracy(*features["train"], *features["test"], num_classes=10,
+                                     k=config.eval.knn_k)
+    assert evaluation.online_knn(state) == pytest.approx(expected)

@@ -1,6 +1,7 @@
 """Multi-host: 2 processes on 127.0.0.1 (gloo CPU collectives, 2 devices each) take the same
 first steps as 1 process with 4 devices. Each process feeds only its half of the global batch."""
 
+import json
 import os
 import socket
 import subprocess
@@ -52,3 +53,10 @@ def test_two_processes_match_one_process(tmp_path):
     for got, want in zip(actual, expected):
         np.testing.assert_allclose(got["loss"], want["loss"], rtol=1e-5)
     assert os.path.isdir(tmp_path / "multi" / "checkpoints" / "3")
+    # The streamed evaluation: each process reads its share of every eval batch, and the
+    # features (all of them, on every process) give the kNN accuracy of the 1-process run.
+    summaries = [json.loads((tmp_path / run / "summary.json").read_text())
+                 for run in ("single", "multi")]
+    assert summaries[1]["held_out_examples"] == summaries[0]["held_out_examples"] == 1000
+    assert summaries[1]["results"]["learned"]["knn"] == pytest.approx(
+        summaries[0]["results"]["learned"]["knn"], abs=2e-3)

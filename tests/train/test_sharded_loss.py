@@ -19,6 +19,7 @@ from contrastive_jax.train import build, mesh as mesh_lib
 from contrastive_jax.train.optim import make_optimizer
 from contrastive_jax.train.state import plan_train_state
 from contrastive_jax.train.step import make_train_step
+from tests.cli import read_rows, run_main
 
 
 def _config(module, batch_size, **method):
@@ -96,3 +97,23 @@ def test_sharded_blockwise_step_equals_the_naive_step(module, batch_size, cross_
     assert loss_error < 1e-5
     assert param_error < 1e-5
     assert update_error < 1e-5
+
+
+@pytest.mark.slow
+def test_main_runs_the_ring_loss_from_the_command_line(tmp_path):
+    """``main`` with ``--config.method.cross_device=ring --config.method.loss_block_size=64``
+    on a 4 x 2 mesh logs the losses of the same run with the naive loss."""
+    common = ("--config.total_steps=2", "--config.log_every_steps=1", "--config.mesh.data=4",
+              "--config.mesh.fsdp=2", "--config.eval.final_linear_probe=False",
+              "--config.eval.final_baselines=False", "--config.eval.plot_embedding=False")
+    config = "configs/simclr.py:scale=tiny,dataset=digits"
+    losses_by_run = []
+    for name, extra in (("naive", ()), ("ring", ("--config.method.cross_device=ring",
+                                                 "--config.method.loss_block_size=64"))):
+        result = run_main(tmp_path / name, *common, *extra, config=config, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        rows = [row for row in read_rows(tmp_path / name / "metrics.jsonl") if "loss" in row]
+        losses_by_run.append([row["loss"] for row in rows])
+    naive, ring = losses_by_run
+    assert len(naive) == 2 and np.all(np.isfinite(naive))
+    np.testing.assert_allclose(ring, naive, rtol=1e-5)

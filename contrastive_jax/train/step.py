@@ -76,10 +76,12 @@ def make_train_step(*, graphdef, method, optimizer, schedule, seed: int,
                                           chunk_size=grad_cache_chunk_size)
     step = functools.partial(train_step, graphdef=graphdef, method=method, optimizer=optimizer,
                              schedule=schedule, seed=seed, compute_grads=compute_grads)
-    abstract_mesh = batch_sharding.mesh.abstract_mesh
+    mesh = getattr(batch_sharding, "mesh", None)  # a NamedSharding's; None: no context
 
     def step_under_mesh(state, batch):
-        with jax.sharding.use_abstract_mesh(abstract_mesh):
+        if mesh is None:
+            return step(state, batch)
+        with jax.sharding.use_abstract_mesh(mesh.abstract_mesh):
             return step(state, batch)
 
     return jax.jit(step_under_mesh, in_shardings=(state_sharding, batch_sharding),

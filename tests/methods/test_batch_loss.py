@@ -20,7 +20,9 @@ from contrastive_jax.registry import METHODS
 from contrastive_jax.train import build
 from tests.losses import helpers as h
 
-FORMS = [("global", 0), ("global", 8), ("all_gather", 0), ("all_gather", 8), ("ring", 8)]
+# ("ring", 3): 8 keys per device in blocks of 3, the last one padded (no divisibility needed).
+FORMS = [("global", 0), ("global", 8), ("all_gather", 0), ("all_gather", 8), ("ring", 8),
+         ("ring", 3)]
 MESH = Mesh(np.asarray(jax.devices()).reshape(4, 2), ("data", "fsdp"))
 SHARDED = NamedSharding(MESH, P(("data", "fsdp")))
 

@@ -25,4 +25,8 @@ def get_config(arg: str | None = None):
     config.method = dict(name="moco_v3", temperature=0.2, base_momentum=0.99,
                          momentum_schedule="cosine", proj_hidden_dim=512, proj_dim=128,
                          proj_layers=3, proj_last_norm=True, pred_hidden_dim=512)
+    # How the loss is computed, not what: --config.method.loss_block_size=1024 streams key
+    # blocks; --config.method.cross_device=all_gather|ring shards it over the mesh.
+    config.method.loss_block_size = 0
+    config.method.cross_device = "global"
     return common.at_scale(config, args.scale, "moco_v3.py")

@@ -25,5 +25,9 @@ def get_config(arg: str | None = None):
     config.optimizer.learning_rate = 2e-3
     config.method = dict(name="mv_infonce", temperature=0.1, proj_hidden_dim=512, proj_dim=128,
                          proj_layers=2, aggregation="joint")
+    # How the loss is computed, not what: the joint loss has no blockwise form, so
+    # loss_block_size stays 0; --config.method.cross_device=all_gather shards it.
+    config.method.loss_block_size = 0
+    config.method.cross_device = "global"
     return common.at_scale(config, args.scale, "mv_infonce.py",
                            tiny={"augment.num_views": 3})

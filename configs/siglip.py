@@ -30,6 +30,10 @@ def get_config(arg: str | None = None):
                         causal=True, pool="last")
     config.method = dict(name="siglip", embed_dim=64, log_scale_init=math.log(10.0),
                          bias_init=-10.0, text_encoder=text_encoder)
+    # How the loss is computed, not what: --config.method.loss_block_size=1024 streams key
+    # blocks; --config.method.cross_device=all_gather|ring shards it over the mesh.
+    config.method.loss_block_size = 0
+    config.method.cross_device = "global"
     return common.at_scale(config, args.scale, "siglip.py",
                            tiny={"method.text_encoder.width": 16, "method.text_encoder.depth": 1,
                                  "method.text_encoder.num_heads": 2, "method.embed_dim": 16})

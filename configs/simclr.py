@@ -43,6 +43,10 @@ def get_config(arg: str | None = None):
     config.optimizer.warmup_steps = 30
     config.method = dict(name="simclr", temperature=0.2, proj_hidden_dim=512, proj_dim=128,
                          proj_layers=2)
+    # How the loss is computed, not what: --config.method.loss_block_size=1024 streams key
+    # blocks; --config.method.cross_device=all_gather|ring shards it over the mesh.
+    config.method.loss_block_size = 0
+    config.method.cross_device = "global"
     config.eval.every_steps = 100
     if args.dataset == "folder":
         common.image_folder_dataset(config)

@@ -24,4 +24,8 @@ def get_config(arg: str | None = None):
     config.optimizer.learning_rate = 2e-3
     config.method = dict(name="supcon", temperature=0.1, base_temperature=0.1,
                          proj_hidden_dim=512, proj_dim=128, proj_layers=2)
+    # How the loss is computed, not what: --config.method.loss_block_size=1024 streams key
+    # blocks; --config.method.cross_device=all_gather|ring shards it over the mesh.
+    config.method.loss_block_size = 0
+    config.method.cross_device = "global"
     return common.at_scale(config, args.scale, "supcon.py")

@@ -19,14 +19,19 @@ import jax.numpy as jnp
 def varying(tree, axis_name):
     """Every leaf of ``tree`` typed as varying over ``axis_name`` (no-op where it is, or if None).
 
+    ``axis_name`` is one mesh axis or a tuple of them (the ring then runs over their product).
+
     Loop carries must keep one type across iterations, and a custom VJP must return a
     cotangent of its input's type; the transpose of this cast sums over the axis.
     """
-    def cast(x):
+    axes = axis_name if isinstance(axis_name, tuple) else (axis_name,)
+
+    def cast(x):  # a tuple of mesh axes (e.g. ("data", "fsdp")) casts the missing ones only
         types = getattr(jax.typeof(x), "manual_axis_type", None)
-        if types is not None and axis_name in types.varying:
+        missing = tuple(a for a in axes if types is None or a not in types.varying)
+        if not missing:
             return x
-        return jax.lax.pcast(x, axis_name, to="varying")
+        return jax.lax.pcast(x, missing if len(missing) > 1 else missing[0], to="varying")
 
     return tree if axis_name is None else jax.tree.map(cast, tree)
 

@@ -81,6 +81,14 @@ class Method(abc.ABC):
         self.num_classes = num_classes
         self.name = name or type(self).__name__.lower()
 
+    @classmethod
+    def loss_forms(cls, options: MethodOptions) -> tuple[tuple[str, ...], bool]:
+        """``(cross_device values, has a blockwise form)`` this method's loss honours for
+        ``options`` (``methods.batch_loss``). The default: the global batch, naive only, so a
+        method that inherits ``loss_block_size`` / ``cross_device`` without passing them on
+        rejects any other value at config time instead of ignoring it."""
+        return ("global",), False
+
     @abc.abstractmethod
     def init(self, rng: jax.Array, example_batch: dict) -> tuple[nnx.Module, Any]:
         """Build the model (an NNX module with an ``encoder``) and the initial method state."""

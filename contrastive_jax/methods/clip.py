@@ -25,15 +25,17 @@ from flax import nnx
 from contrastive_jax import losses
 from contrastive_jax.methods.base import (
     Method, build_encoder, center_pixels, images_to_unit_range)
+from contrastive_jax.methods.batch_loss import ALL_FORMS, batch_loss, retrieval_accuracy
 from contrastive_jax.methods.common import views_of
-from contrastive_jax.methods.options import MethodOptions
+from contrastive_jax.methods.options import BatchLossOptions
 from contrastive_jax.registry import ENCODERS, config_kwargs
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ImageTextOptions(MethodOptions):
-    """embed_dim (the joint space), log_scale_init (the learned log logit scale's start) and
-    text_encoder (a dict: the text encoder's registry ``name``, ``vocab_size`` and options)."""
+class ImageTextOptions(BatchLossOptions):
+    """embed_dim (the joint space), log_scale_init (the learned log logit scale's start),
+    text_encoder (a dict: the text encoder's registry ``name``, ``vocab_size`` and options) and
+    how the loss is computed (``loss_block_size``, ``cross_device``)."""
 
     embed_dim: int
     log_scale_init: float
@@ -105,6 +107,10 @@ class CLIP(Method):
     needs_captions = True
     bias_init: float | None = None
 
+    @classmethod
+    def loss_forms(cls, options):
+        return ALL_FORMS
+
     def _text_encoder(self, max_len: int, rngs: nnx.Rngs):
         name = self.options.text_encoder["name"]
         kwargs = config_kwargs(self.options.text_encoder)
@@ -136,15 +142,17 @@ class CLIP(Method):
         return jnp.exp(jnp.minimum(model.log_logit_scale[...], cap))
 
     def objective(self, model, image, text):
-        return losses.clip(image, text, logit_scale=self.logit_scale(model))
+        loss_fn = lambda image, text, scale, **kw: losses.clip(image, text, logit_scale=scale,
+                                                                **kw)
+        return batch_loss(loss_fn, (image, text), (self.logit_scale(model),),
+                          options=self.options)
 
     def loss(self, model, method_state, batch, rng):
         (view,) = views_of(self, batch, rng, 1)
         image = model.embed_image(view, train=True)
         text = model.embed_text(batch["text"], train=True)
         loss = self.objective(model, image, text)
-        similarity = image @ text.T
-        accuracy = jnp.mean(jnp.argmax(similarity, axis=1) == jnp.arange(image.shape[0]))
+        accuracy = retrieval_accuracy(image, text, self.options.loss_block_size)
         metrics = {"loss": loss, "logit_scale": self.logit_scale(model),
                    "batch_retrieval_accuracy": accuracy}
         return loss, (metrics, method_state)
@@ -174,5 +182,8 @@ class SigLIP(CLIP):
         return jnp.exp(model.log_logit_scale[...])
 
     def objective(self, model, image, text):
-        return losses.siglip(image, text, logit_scale=self.logit_scale(model),
-                             logit_bias=model.logit_bias[...])
+        loss_fn = lambda image, text, scale, bias, **kw: losses.siglip(
+            image, text, logit_scale=scale, logit_bias=bias, **kw)
+        return batch_loss(loss_fn, (image, text), (self.logit_scale(model),
+                                                   model.logit_bias[...]),
+                          options=self.options)

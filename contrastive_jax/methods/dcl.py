@@ -9,8 +9,10 @@ Same model as SimCLR (encoder + projector); only the loss changes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from contrastive_jax import losses
+from contrastive_jax.methods.batch_loss import ALL_FORMS, batch_loss
 from contrastive_jax.methods.options import SimCLROptions
 from contrastive_jax.methods.projected import ProjectedViews
 
@@ -31,8 +33,13 @@ class DCL(ProjectedViews):
 
     options_type = SimCLROptions
 
+    @classmethod
+    def loss_forms(cls, options):
+        return ALL_FORMS
+
     def objective(self, z, batch):
-        return losses.dcl(z[0], z[1], temperature=self.options.temperature), {}
+        loss_fn = functools.partial(losses.dcl, temperature=self.options.temperature)
+        return batch_loss(loss_fn, (z[0], z[1]), options=self.options), {}
 
 
 class DCLW(ProjectedViews):
@@ -40,7 +47,11 @@ class DCLW(ProjectedViews):
 
     options_type = DCLWOptions
 
+    @classmethod
+    def loss_forms(cls, options):
+        return ALL_FORMS
+
     def objective(self, z, batch):
-        loss = losses.dclw(z[0], z[1], temperature=self.options.temperature,
-                           sigma=self.options.sigma)
-        return loss, {}
+        loss_fn = functools.partial(losses.dclw, temperature=self.options.temperature,
+                                    sigma=self.options.sigma)
+        return batch_loss(loss_fn, (z[0], z[1]), options=self.options), {}

@@ -20,10 +20,12 @@ import jax.numpy as jnp
 
 from contrastive_jax import losses
 from contrastive_jax.losses import queue_info_nce
+from contrastive_jax.methods.batch_loss import ALL_FORMS, batch_loss
 from contrastive_jax.methods.common import (
     check_queue_size, embedding_std, enqueue, init_queue, views_of)
 from contrastive_jax.methods.momentum import MomentumMethod
-from contrastive_jax.methods.options import MomentumOptions, TemperatureOptions
+from contrastive_jax.methods.options import (
+    BatchLossOptions, MomentumOptions, TemperatureOptions)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -55,8 +57,9 @@ class MoCHiOptions(MoCoV2Options):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class MoCoV3Options(MomentumOptions, TemperatureOptions):
-    """The EMA target's options, the temperature and the MLP predictor's ``pred_hidden_dim``."""
+class MoCoV3Options(MomentumOptions, TemperatureOptions, BatchLossOptions):
+    """The EMA target's options, the temperature, the MLP predictor's ``pred_hidden_dim`` and
+    how the in-batch InfoNCE is computed (``loss_block_size``, ``cross_device``)."""
 
     pred_hidden_dim: int
 
@@ -133,8 +136,18 @@ class MoCoV3(MomentumMethod):
 
     options_type = MoCoV3Options
 
+    @classmethod
+    def loss_forms(cls, options):
+        return ALL_FORMS
+
     def predictor_kind(self):
         return "mlp"
+
+    def symmetric_info_nce(self, q1, q2, k1, k2, **kwargs):
+        """``2 t [info_nce(q1, k2) + info_nce(q2, k1)]``; kwargs: axis_name, block_size..."""
+        temperature = self.options.temperature
+        return 2.0 * temperature * (losses.info_nce(q1, k2, temperature=temperature, **kwargs)
+                                    + losses.info_nce(q2, k1, temperature=temperature, **kwargs))
 
     def loss(self, model, method_state, batch, rng):
         x = jnp.concatenate(views_of(self, batch, rng, 2))
@@ -142,8 +155,6 @@ class MoCoV3(MomentumMethod):
         q1, q2 = jnp.split(model.predictor(z, train=True), 2)
         target_params, k, momentum = self.target_projections(model, method_state, x)
         k1, k2 = jnp.split(k, 2)
-        temperature = self.options.temperature
-        loss = 2.0 * temperature * (losses.info_nce(q1, k2, temperature=temperature)
-                                    + losses.info_nce(q2, k1, temperature=temperature))
+        loss = batch_loss(self.symmetric_info_nce, (q1, q2, k1, k2), options=self.options)
         metrics = {"loss": loss, "momentum": momentum, "embedding_std": embedding_std(z)}
         return loss, (metrics, self.advance(method_state, target_params))

@@ -8,8 +8,10 @@ projector; the loss sees all V views at once instead of summing pairwise losses.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from contrastive_jax import losses
+from contrastive_jax.methods.batch_loss import ALL_FORMS, DENSE_FORMS, batch_loss
 from contrastive_jax.methods.options import SimCLROptions
 from contrastive_jax.methods.projected import ProjectedViews
 
@@ -27,11 +29,12 @@ class MVInfoNCEOptions(SimCLROptions):
         self.check_choice("aggregation", AGGREGATIONS)
 
 
-def pairwise_nt_xent(z, *, temperature: float):
+def pairwise_nt_xent(z, *, temperature: float, **kwargs):
     """The baseline MV-InfoNCE replaces: the mean over the V(V-1)/2 view pairs (l < l') of
-    NT-Xent(z_l, z_l'). z: [V, B, D] -> scalar; V = 2 is NT-Xent itself."""
+    NT-Xent(z_l, z_l'). z: [V, B, D] -> scalar; V = 2 is NT-Xent itself. ``kwargs``
+    (axis_name, block_size, cross_device) go to every ``nt_xent``."""
     num_views = z.shape[0]
-    terms = [losses.nt_xent(z[l], z[m], temperature=temperature)
+    terms = [losses.nt_xent(z[l], z[m], temperature=temperature, **kwargs)
              for l in range(num_views) for m in range(l + 1, num_views)]
     return sum(terms) / len(terms)
 
@@ -44,11 +47,17 @@ class MVInfoNCE(ProjectedViews):
     options_type = MVInfoNCEOptions
     num_views_used = None
 
+    @classmethod
+    def loss_forms(cls, options):
+        """Pairwise: NT-Xent's forms; joint: dense only (global or all-gathered keys)."""
+        return ALL_FORMS if options.aggregation == "pairwise" else DENSE_FORMS
+
     def objective(self, z, batch):
         temperature = self.options.temperature
-        if self.options.aggregation == "pairwise":
-            return pairwise_nt_xent(z, temperature=temperature), {}
-        return losses.multiview_info_nce(z, temperature=temperature), {}
+        loss_fn = (pairwise_nt_xent if self.options.aggregation == "pairwise"
+                   else losses.multiview_info_nce)
+        loss_fn = functools.partial(loss_fn, temperature=temperature)
+        return batch_loss(loss_fn, (z,), options=self.options, batch_dim=1), {}
 
 
 class MVDHEL(ProjectedViews):
@@ -57,5 +66,10 @@ class MVDHEL(ProjectedViews):
     options_type = SimCLROptions
     num_views_used = None
 
+    @classmethod
+    def loss_forms(cls, options):
+        return DENSE_FORMS
+
     def objective(self, z, batch):
-        return losses.mv_dhel(z, temperature=self.options.temperature), {}
+        loss_fn = functools.partial(losses.mv_dhel, temperature=self.options.temperature)
+        return batch_loss(loss_fn, (z,), options=self.options, batch_dim=1), {}

@@ -123,9 +123,43 @@ class TemperatureOptions(MethodOptions):
         self.check_positive("temperature")
 
 
+CROSS_DEVICE = ("global", "all_gather", "ring")
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class SimCLROptions(ProjectorOptions, TemperatureOptions):
-    """SimCLR's options: the projector and the NT-Xent temperature."""
+class BatchLossOptions(MethodOptions):
+    """How a batch-coupled contrastive loss is computed (not what it computes: the value and
+    gradients are the same for every setting, up to float summation order).
+
+    ``loss_block_size``: 0 (default) materializes the logits ([2B, 2B] for SimCLR); k > 0
+    streams the keys in blocks of k (``losses.softmax_statistics``' blockwise form, memory
+    O(B D + B k) instead of O(B^2)). ``cross_device``: "global" (default) computes the loss on
+    the global batch under jit (XLA partitions it); "all_gather" or "ring" run it inside
+    ``jax.shard_map`` over the mesh's batch axes, each device holding its shard of the
+    embeddings, with the other devices' keys all-gathered or passed around a ring of
+    ``ppermute`` steps ("ring" needs ``loss_block_size > 0``). Which values a method's loss
+    honours is its ``loss_forms`` (checked at config time by ``train.build``).
+    """
+
+    loss_block_size: int = 0
+    cross_device: str = "global"
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check("loss_block_size",
+                   lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+                   "an int >= 0 (0: the naive loss)")
+        self.check_choice("cross_device", CROSS_DEVICE)
+        if self.cross_device == "ring" and not self.loss_block_size:
+            raise ValueError("config.method.cross_device='ring' streams blocks of keys around "
+                             "the devices: set config.method.loss_block_size > 0 (e.g. 1024), "
+                             "or use cross_device 'all_gather' or 'global'.")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SimCLROptions(ProjectorOptions, TemperatureOptions, BatchLossOptions):
+    """SimCLR's options: the projector, the NT-Xent temperature and how the loss is computed
+    (``loss_block_size``, ``cross_device``)."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

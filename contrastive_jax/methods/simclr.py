@@ -5,9 +5,12 @@ A Simple Framework for Contrastive Learning of Visual Representations (Chen et a
 
 from __future__ import annotations
 
+import functools
+
 import jax.numpy as jnp
 
 from contrastive_jax import losses
+from contrastive_jax.methods.batch_loss import ALL_FORMS, batch_loss
 from contrastive_jax.methods.common import embedding_std
 from contrastive_jax.methods.options import SimCLROptions
 from contrastive_jax.methods.projected import ProjectedViews
@@ -23,12 +26,20 @@ class SimCLR(ProjectedViews):
 
     options_type = SimCLROptions
 
+    @classmethod
+    def loss_forms(cls, options):
+        return ALL_FORMS
+
+    def nt_xent(self, z1, z2):
+        """NT-Xent of ``[B, D]`` views as ``loss_block_size`` / ``cross_device`` ask."""
+        loss_fn = functools.partial(losses.nt_xent, temperature=self.options.temperature)
+        return batch_loss(loss_fn, (z1, z2), options=self.options)
+
     def objective(self, z, batch):
-        return losses.nt_xent(z[0], z[1], temperature=self.options.temperature), {}
+        return self.nt_xent(z[0], z[1]), {}
 
     def loss_from_embeddings(self, embeddings):
-        z1, z2 = jnp.split(embeddings, 2)
-        return losses.nt_xent(z1, z2, temperature=self.options.temperature)
+        return self.nt_xent(*jnp.split(embeddings, 2))
 
     def loss(self, model, method_state, batch, rng):
         z = self.embed_for_loss(model, self.encoder_inputs(batch, rng))

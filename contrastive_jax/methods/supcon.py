@@ -7,10 +7,12 @@ every other view of an example with the same label is a positive. Same model as 
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax.numpy as jnp
 
 from contrastive_jax import losses
+from contrastive_jax.methods.batch_loss import ALL_FORMS, batch_loss
 from contrastive_jax.methods.options import SimCLROptions
 from contrastive_jax.methods.projected import ProjectedViews
 
@@ -36,8 +38,12 @@ class SupCon(ProjectedViews):
     num_views_used = None
     supports_grad_cache = False  # the loss needs the labels, not only the embeddings
 
+    @classmethod
+    def loss_forms(cls, options):
+        return ALL_FORMS
+
     def objective(self, z, batch):
         features = jnp.swapaxes(z, 0, 1)  # [B, V, D]
-        loss = losses.supcon(features, batch["label"], temperature=self.options.temperature,
-                             base_temperature=self.options.base_temperature)
-        return loss, {}
+        loss_fn = functools.partial(losses.supcon, temperature=self.options.temperature,
+                                    base_temperature=self.options.base_temperature)
+        return batch_loss(loss_fn, (features, batch["label"]), options=self.options), {}

@@ -74,7 +74,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
                          f"got {config.nonfinite!r}.")
     if config.get("resume", "auto") not in ("auto", "force"):
         raise ValueError(f"config.resume must be 'auto' or 'force', got {config.resume!r}.")
-    method_options(config)
+    _check_loss_form(config, method_options(config))
     _check_captions(config)
     _note_dropped_encoder_options(config)
 
@@ -85,6 +85,22 @@ def method_options(config: ml_collections.ConfigDict):
 
     method_type = METHODS.get(config.method.name)
     return options_from_config(method_type.options_type, config.method, config.method.name)
+
+
+def _check_loss_form(config: ml_collections.ConfigDict, options) -> None:
+    """``config.method.loss_block_size`` / ``cross_device`` are ones the method's loss has
+    (``Method.loss_forms``); a sharded loss (all_gather / ring) is not combined with GradCache,
+    whose loss runs on embeddings gathered across chunks under jit."""
+    from contrastive_jax.methods.batch_loss import check_loss_form
+
+    method_type = METHODS.get(config.method.name)
+    check_loss_form(config.method.name, options, method_type.loss_forms(options))
+    chunk_size = config.get("grad_cache", {}).get("chunk_size", 0)
+    if chunk_size and getattr(options, "cross_device", "global") != "global":
+        raise ValueError(f"config.grad_cache.chunk_size={chunk_size} computes the loss under "
+                         f"jit on the global batch: use config.method.cross_device='global' "
+                         f"(with loss_block_size > 0 for the memory-bounded loss), or "
+                         f"grad_cache.chunk_size=0 for {options.cross_device!r}.")
 
 
 def _check_captions(config: ml_collections.ConfigDict) -> None:
@@ -118,6 +134,7 @@ def build_method(config: ml_collections.ConfigDict, *, image_shape, make_views,
     sizes explicitly (never the whole config)."""
     method_type = METHODS.get(config.method.name)
     options = method_options(config)
+    _check_loss_form(config, options)
     _check_captions(config)
     num_views = num_views_made(make_views, config.augment)
     if num_views < method_type.min_views:

@@ -66,7 +66,9 @@ def make_train_step(*, graphdef, method, optimizer, schedule, seed: int,
     """``train_step`` jitted with explicit in/out shardings; argument 0 (the state) is donated.
 
     ``grad_cache_chunk_size > 0`` computes the gradient with GradCache in chunks of that many
-    encoder inputs (``train.grad_cache``).
+    encoder inputs (``train.grad_cache``). The step is traced under the batch sharding's mesh
+    (``jax.sharding.use_abstract_mesh``), so a loss can run inside ``jax.shard_map`` over it
+    (``config.method.cross_device``, ``methods.batch_loss``).
     """
     compute_grads = loss_and_grads
     if grad_cache_chunk_size:
@@ -74,5 +76,13 @@ def make_train_step(*, graphdef, method, optimizer, schedule, seed: int,
                                           chunk_size=grad_cache_chunk_size)
     step = functools.partial(train_step, graphdef=graphdef, method=method, optimizer=optimizer,
                              schedule=schedule, seed=seed, compute_grads=compute_grads)
-    return jax.jit(step, in_shardings=(state_sharding, batch_sharding),
+    mesh = getattr(batch_sharding, "mesh", None)  # a NamedSharding's; None: no context
+
+    def step_under_mesh(state, batch):
+        if mesh is None:
+            return step(state, batch)
+        with jax.sharding.use_abstract_mesh(mesh.abstract_mesh):
+            return step(state, batch)
+
+    return jax.jit(step_under_mesh, in_shardings=(state_sharding, batch_sharding),
                    out_shardings=(state_sharding, metrics_sharding), donate_argnums=0)

@@ -19,10 +19,11 @@ import ml_collections
 import numpy as np
 from tqdm import tqdm
 
-from contrastive_jax.data.pipeline import iterator_state, make_train_loader, restore_iterator
+from contrastive_jax.data.pipeline import make_train_loader, restore_iterator
 from contrastive_jax.train import build, final_eval, mesh as mesh_lib, optim, workdir as workdir_lib
 from contrastive_jax.train.checkpoint import Checkpointer
 from contrastive_jax.train.grad_cache import check_grad_cache
+from contrastive_jax.train.prefetch import DevicePrefetch
 from contrastive_jax.train.state import count_params, plan_train_state
 from contrastive_jax.train.step import make_train_step
 
@@ -40,6 +41,40 @@ def prepare_dataset(name: str, data_dir: str | None) -> None:
 
 class NonFiniteLossError(RuntimeError):
     """The loss or a gradient became NaN/Inf and ``config.nonfinite == "stop"``."""
+
+
+class NonFiniteGuard:
+    """``nonfinite=stop`` without a host sync every step.
+
+    The step counts skipped updates in ``state.skipped_steps`` on the device. ``record`` keeps
+    the (device) metrics of each step since the last check; ``check`` reads that one counter
+    (at log steps and before every checkpoint) and, if it grew, raises
+    ``NonFiniteLossError`` naming the first bad step and its metrics. So the run stops at the
+    next log or checkpoint step, no checkpoint is written after a bad step, and the bad step's
+    update was never applied. ``nonfinite=skip`` records nothing and never raises.
+    """
+
+    def __init__(self, policy: str, state, checkpointer: Checkpointer):
+        self.stop = policy == "stop"
+        self._checkpointer = checkpointer
+        self._pending: list[tuple[int, dict]] = []
+        self._skipped = int(mesh_lib.to_host(state.skipped_steps)) if self.stop else 0
+
+    def record(self, step: int, metrics: dict) -> None:
+        if self.stop:
+            self._pending.append((step, metrics))
+
+    def check(self, state) -> None:
+        if not self.stop:
+            return
+        pending, self._pending = self._pending, []
+        if int(mesh_lib.to_host(state.skipped_steps)) == self._skipped:
+            return
+        for step, metrics in pending:
+            if not int(mesh_lib.to_host(metrics["finite"])):
+                raise NonFiniteLossError(_nonfinite_message(step, metrics, self._checkpointer))
+        raise NonFiniteLossError(  # not reached: every step since the last check is pending
+            f"Non-finite loss or gradient at a step up to {pending[-1][0] if pending else '?'}.")
 
 
 class Preempted(RuntimeError):
@@ -185,31 +220,29 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
             workdir_lib.write_config(config, workdir)
         recorded.append(True)
 
-    def save(step):
+    def save(step, consumed_data_state):
         record_config()
-        data_state = {**iterator_state(data_iter),
+        data_state = {**consumed_data_state,
                       WALL_TIME_KEY: prior_wall_time + time.time() - start_time}
         checkpointer.save(step, state, data_state)
 
-    skipped = 0
     step = start_step
+    batches = DevicePrefetch(data_iter, batch_sharding)
+    guard = NonFiniteGuard(config.nonfinite, state, checkpointer)
     window_start, window_step = time.perf_counter(), start_step
     progress = tqdm(total=config.total_steps, initial=start_step, unit="step", dynamic_ncols=True,
                     disable=not (is_main and config.progress_bar), desc="train")
     try:
         with StopSignals() as signals:
             while step < config.total_steps:
-                batch = mesh_lib.global_batch(next(data_iter), batch_sharding)
-                state, metrics = train_step(state, batch)
+                state, metrics = train_step(state, next(batches))
                 step += 1
-                if not int(mesh_lib.to_host(metrics["finite"])):
-                    skipped += 1
-                    if config.nonfinite == "stop":
-                        raise NonFiniteLossError(_nonfinite_message(step, metrics, checkpointer))
+                guard.record(step, metrics)
                 progress.update(1)
                 if step % config.log_every_steps == 0 or step == config.total_steps:
-                    scalars = mesh_lib.to_host(metrics)
-                    scalars["skipped_steps"] = skipped
+                    guard.check(state)
+                    scalars, skipped = mesh_lib.to_host((metrics, state.skipped_steps))
+                    scalars["skipped_steps"] = int(skipped)
                     now = time.perf_counter()
                     scalars["steps_per_second"] = (step - window_step) / max(now - window_start, 1e-9)
                     if step % config.eval.every_steps == 0:
@@ -218,9 +251,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                     progress.set_postfix(loss=f"{float(scalars['loss']):.4f}", refresh=False)
                     window_start, window_step = time.perf_counter(), step
                 if step % config.checkpoint.every_steps == 0 or step == config.total_steps:
-                    save(step)
+                    guard.check(state)
+                    save(step, batches.consumed_state)
                 if signals.received is not None:
-                    save(step)
+                    guard.check(state)
+                    save(step, batches.consumed_state)
                     name = signal.Signals(signals.received).name
                     raise Preempted(
                         f"{name} received: saved a checkpoint at step {step} in {workdir}. "
@@ -230,6 +265,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         writer.close()
         checkpointer.close()
 
+    skipped = int(mesh_lib.to_host(state.skipped_steps))  # the whole run's, not this process's
     record_config()
     initial_state = create_state(jax.random.key(config.seed)) if config.eval.final_baselines else None
     # wall_time_s counts the invocations before the restored checkpoint too.

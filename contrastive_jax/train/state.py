@@ -20,11 +20,17 @@ from contrastive_jax.train import mesh as mesh_lib
 
 @flax.struct.dataclass
 class TrainState:
+    """``step``: optimizer steps taken (int32 scalar), including skipped ones.
+    ``skipped_steps``: steps of the whole run (all invocations) whose loss or gradient was not
+    finite, so their update was not applied (int32 scalar, counted inside the jitted step so
+    the loop need not read every step's metrics)."""
+
     step: jax.Array
     params: Any
     model_state: Any
     opt_state: Any
     method_state: Any
+    skipped_steps: jax.Array
 
 
 def split_model(model: nnx.Module):
@@ -42,7 +48,8 @@ def init_train_state(method, optimizer, rng: jax.Array, example_batch: dict):
     model, method_state = method.init(rng, example_batch)
     graphdef, params, model_state = split_model(model)
     state = TrainState(step=jnp.zeros((), jnp.int32), params=params, model_state=model_state,
-                       opt_state=optimizer.init(params), method_state=method_state)
+                       opt_state=optimizer.init(params), method_state=method_state,
+                       skipped_steps=jnp.zeros((), jnp.int32))
     return graphdef, state
 
 

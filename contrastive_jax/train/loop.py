@@ -198,9 +198,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
             print(f"Resuming {workdir} from step {start_step}.", flush=True)
             _warn_schedule_change(saved_config, config, start_step, schedule)
     if is_main:
-        print(f"{config.method.name} on {config.dataset.name}: {count_params(state.params):,} "
-              f"parameters, batch {config.batch_size} over {mesh.size} device(s) "
-              f"(mesh {dict(mesh.shape)}), {config.total_steps} steps.", flush=True)
+        print(startup_line(config, count_params(state.params), mesh), flush=True)
 
     batch_sharding = mesh_lib.batch_sharding(mesh)
     chunk_size = int(config.get("grad_cache", {}).get("chunk_size", 0) or 0)
@@ -275,6 +273,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     if is_main:
         final_eval.write_outputs(workdir, summary, writer.rows, evaluator)
     return summary
+
+
+def startup_line(config, num_params: int, mesh) -> str:
+    """The run's one start-up line: what trains, how the batch is spread, for how long."""
+    processes = jax.process_count()
+    return (f"{config.method.name} on {config.dataset.name}: {num_params:,} parameters, batch "
+            f"{config.batch_size} over {mesh.size} device(s) (mesh {dict(mesh.shape)}), "
+            f"{config.batch_size // mesh.size} per device, {processes} process(es), "
+            f"{config.total_steps} steps.")
 
 
 def _warn_schedule_change(saved_config: dict | None, config, start_step: int, schedule) -> None:

@@ -23,8 +23,10 @@ import time
 import jax
 import ml_collections
 import numpy as np
+from etils import epath
 
 from contrastive_jax import evaluate
+from contrastive_jax.train import workdir as workdir_lib
 from contrastive_jax.train.mesh import to_host
 from contrastive_jax.train.state import merge_model
 
@@ -245,12 +247,18 @@ def format_table(summary: dict) -> str:
 def write_outputs(workdir: str, summary: dict, metric_rows: list[dict], evaluation) -> None:
     """``summary.json``, ``plots/loss.png`` (+ ``plots/embedding.png``), the printed table and
     where they were written."""
-    plots = os.path.join(workdir, "plots")
-    os.makedirs(plots, exist_ok=True)
-    summary_path = os.path.join(workdir, "summary.json")
-    with open(summary_path + ".tmp", "w") as f:
-        json.dump(summary, f, indent=2)
-    os.replace(summary_path + ".tmp", summary_path)
+    summary_path = epath.Path(workdir) / "summary.json"
+    workdir_lib.write_text_atomic(summary_path, json.dumps(summary, indent=2))
+    with workdir_lib.local_staging(epath.Path(workdir) / "plots") as plots:
+        written = _write_plots(plots, summary, metric_rows, evaluation)
+    written = [str(epath.Path(workdir) / "plots" / os.path.basename(p)) for p in written]
+    print(format_table(summary), flush=True)
+    print(f"Wrote {summary_path}" + (f"; plots: {', '.join(written)}" if written else ""),
+          flush=True)
+
+
+def _write_plots(plots: str, summary: dict, metric_rows: list[dict], evaluation) -> list[str]:
+    """The PNG plots in the local directory ``plots``; returns their paths."""
     written = []
     keys = [k for k in ("loss", "learning_rate", "knn_accuracy")
             if any(k in row for row in metric_rows)]
@@ -267,9 +275,7 @@ def write_outputs(workdir: str, summary: dict, metric_rows: list[dict], evaluati
             os.path.join(plots, "embedding.png"), method="pca",
             title=(f"{summary['method']} on {summary['dataset']}, step {summary['steps']}\n"
                    "encoder features (not the projection), held-out split, PCA")))
-    print(format_table(summary), flush=True)
-    print(f"Wrote {summary_path}" + (f"; plots: {', '.join(written)}" if written else ""),
-          flush=True)
+    return written
 
 
 # The online-kNN panel's y-axis is at least this tall (5 accuracy points).

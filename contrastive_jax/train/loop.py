@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
+import shutil
 import signal
+import tempfile
 import time
 
 import jax
 import ml_collections
 import numpy as np
+from etils import epath
 from tqdm import tqdm
 
 from contrastive_jax.data.pipeline import make_train_loader, restore_iterator
@@ -111,38 +113,60 @@ class StopSignals:
 
 
 class MetricsWriter:
-    """``metrics.jsonl`` (one JSON object per logged step) and TensorBoard events."""
+    """``metrics.jsonl`` (one JSON object per logged step) and TensorBoard events.
+
+    A local workdir gets each row appended as it is logged. A remote one (``gs://...``: object
+    stores cannot append) gets the whole file rewritten at every ``flush`` (each checkpoint
+    and the end), and TensorBoard writes its events in a local directory that ``flush``
+    copies to ``<workdir>/tensorboard``.
+    """
 
     def __init__(self, workdir: str, *, enabled: bool, resume_step: int):
         self.enabled = enabled
-        self.path = os.path.join(workdir, "metrics.jsonl")
+        self.path = epath.Path(workdir) / "metrics.jsonl"
+        self.remote = not workdir_lib.is_local(workdir)
         self.rows: list[dict] = []
         if not enabled:
             return
-        if os.path.exists(self.path):
+        if self.path.exists():
             # Rows past the restored step were written by the interrupted run and will be
             # produced again: drop them so the file reads like one uninterrupted run.
-            with open(self.path) as f:
-                self.rows = [row for row in map(json.loads, filter(str.strip, f))
-                             if row.get("step", 0) <= resume_step]
-            with open(self.path, "w") as f:
-                f.writelines(json.dumps(row) + "\n" for row in self.rows)
+            lines = filter(str.strip, self.path.read_text().splitlines())
+            self.rows = [row for row in map(json.loads, lines) if row.get("step", 0) <= resume_step]
+            self._rewrite()
         from tensorboardX import SummaryWriter
-        self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
+        self._tb_dir = epath.Path(workdir) / "tensorboard"
+        self._tb_local = tempfile.mkdtemp(prefix="tensorboard_") if self.remote else str(self._tb_dir)
+        self._tb = SummaryWriter(self._tb_local)
+
+    def _rewrite(self) -> None:
+        self.path.write_text("".join(json.dumps(row) + "\n" for row in self.rows))
 
     def write(self, step: int, scalars: dict) -> None:
         if not self.enabled:
             return
         row = {"step": int(step), **{k: float(v) for k, v in scalars.items()}}
         self.rows.append(row)
-        with open(self.path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        if not self.remote:
+            with self.path.open("a") as f:
+                f.write(json.dumps(row) + "\n")
         for key, value in scalars.items():
             self._tb.add_scalar(key, float(value), int(step))
+
+    def flush(self) -> None:
+        """Make a remote workdir's files current (a no-op for a local workdir)."""
+        if not (self.enabled and self.remote):
+            return
+        self._rewrite()
+        self._tb.flush()
+        workdir_lib.copy_files(self._tb_local, self._tb_dir)
 
     def close(self) -> None:
         if self.enabled:
             self._tb.close()
+            self.flush()
+            if self.remote:
+                shutil.rmtree(self._tb_local, ignore_errors=True)
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
@@ -179,7 +203,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     graphdef, abstract_state, state_sharding, create_state = plan_train_state(
         parts.method, optimizer, parts.train_source[0], mesh,
         fsdp_min_size=config.mesh.get("fsdp_min_size", 2**14))
-    checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"),
+    checkpointer = Checkpointer(epath.Path(workdir) / "checkpoints",
                                 max_to_keep=config.checkpoint.max_to_keep)
     try:
         restored = checkpointer.restore_latest(abstract_state)
@@ -223,6 +247,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         data_state = {**consumed_data_state,
                       WALL_TIME_KEY: prior_wall_time + time.time() - start_time}
         checkpointer.save(step, state, data_state)
+        writer.flush()
 
     step = start_step
     batches = DevicePrefetch(data_iter, batch_sharding)

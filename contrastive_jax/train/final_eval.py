@@ -46,10 +46,11 @@ class Evaluation:
         self._embed = self._jit(parts.method.embed)
 
     def _jit(self, embed_fn):
-        """``embed_fn(model, x)`` as a jitted function of (params, model_state, x)."""
+        """``embed_fn(model, x)`` as a jitted function of (params, model_state, x); float32
+        features also when the model computes in bfloat16 (``config.dtype``)."""
         graphdef = self._graphdef
         return jax.jit(lambda params, model_state, x: embed_fn(
-            merge_model(graphdef, params, model_state), x))
+            merge_model(graphdef, params, model_state), x).astype(np.float32))
 
     def embed(self, state, images: np.ndarray, embed_fn=None) -> np.ndarray:
         embed_fn = embed_fn or self._embed

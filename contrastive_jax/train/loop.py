@@ -202,7 +202,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
     graphdef, abstract_state, state_sharding, create_state = plan_train_state(
         parts.method, optimizer, parts.train_source[0], mesh,
-        fsdp_min_size=config.mesh.get("fsdp_min_size", 2**14))
+        fsdp_min_size=config.mesh.get("fsdp_min_size", 2**14), compute_dtype=config.dtype)
     checkpointer = Checkpointer(epath.Path(workdir) / "checkpoints",
                                 max_to_keep=config.checkpoint.max_to_keep)
     try:

@@ -70,3 +70,18 @@ def test_initialize_follows_the_detection(monkeypatch, mode, detected, calls):
     assert len(made) == calls
     if calls:  # JAX reads the coordinator, count and id from the environment it detected
         assert made[0] == dict(coordinator_address=None, num_processes=None, process_id=None)
+
+
+def test_startup_line_names_batch_per_device_processes_and_mesh():
+    import ml_collections
+
+    from configs import simclr
+    from contrastive_jax.train import mesh as mesh_lib
+    from contrastive_jax.train.loop import startup_line
+
+    config = simclr.get_config("scale=tiny")
+    config.batch_size, config.total_steps = 64, 4
+    mesh = mesh_lib.make_mesh(ml_collections.ConfigDict(dict(data=4, fsdp=2)))
+    assert startup_line(config, 26952, mesh) == (
+        "simclr on mnist5k: 26,952 parameters, batch 64 over 8 device(s) (mesh {'data': 4, "
+        "'fsdp': 2}), 8 per device, 1 process(es), 4 steps.")

@@ -125,8 +125,9 @@ class Evaluation:
               skipped_steps: int = 0, resumed_from_step: int = 0) -> dict:
         """The summary dict: scores per baseline, steps, timings.
 
-        ``wall_time_s`` and ``skipped_steps`` cover this process only: after a resume
-        (``resumed_from_step > 0``) they leave out the steps before it."""
+        ``wall_time_s`` and ``skipped_steps`` cover the whole run, every invocation: the loop
+        passes the start time less the time stored in the restored checkpoint, and the train
+        state's ``skipped_steps``."""
         features = self._features(state)
         self.last_features = features[1]
         results = {"learned": self._encoder_scores(state, features)}

@@ -60,6 +60,9 @@ def base_config() -> ml_collections.ConfigDict:
         probe_projection=False, diagnostics=False))
     config.checkpoint = ml_collections.ConfigDict(dict(every_steps=100, max_to_keep=3))
     config.log_every_steps = 10
+    # Activations' dtype: "bfloat16" for mixed precision (parameters, gradients, optimizer
+    # state and the loss's logits stay float32).
+    config.dtype = "float32"
     # Run control, not part of the experiment's identity (see train.workdir.IDENTITY_EXEMPT).
     config.nonfinite = "stop"  # "stop": halt naming the step; "skip": drop the update, count it
     config.resume = "auto"  # "auto": refuse a workdir made by another config; "force": resume anyway

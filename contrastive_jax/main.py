@@ -30,20 +30,60 @@ _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Multi-host: number
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "Multi-host: this process's index.")
 _DISTRIBUTED = flags.DEFINE_enum(
     "distributed", "auto", ["auto", "on", "off"],
-    "auto: initialize jax.distributed when coordinator flags are given or a TPU pod / SLURM job "
-    "is detected; on: always; off: never (one process).")
+    "auto: initialize jax.distributed when coordinator flags are given or JAX's cluster "
+    "detection finds a multi-process job (TPU pod, SLURM, GKE, Open MPI, Kubernetes); "
+    "on: always; off: never (one process).")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
-def _cluster_detected() -> bool:
-    return any(name in os.environ for name in ("SLURM_JOB_ID", "TPU_WORKER_HOSTNAMES",
-                                               "MEGASCALE_COORDINATOR_ADDRESS"))
+# Looked at only when JAX's own cluster detection (a private API) cannot be imported.
+CLUSTER_ENV_VARS = ("SLURM_JOB_ID", "TPU_WORKER_HOSTNAMES", "MEGASCALE_COORDINATOR_ADDRESS")
+
+
+def _jax_cluster_types() -> list | None:
+    """JAX's cluster environments (``jax._src.clusters.ClusterEnv`` subclasses: Cloud TPU VM
+    pods on GCE and GKE, SLURM, Open MPI, Kubernetes) in the order ``jax.distributed`` tries
+    them, without the opt-in-only ones (mpi4py); None if this JAX lacks that private API."""
+    try:
+        from jax._src import clusters
+        return [env for env in clusters.ClusterEnv._cluster_types
+                if not getattr(env, "opt_in_only_method", False)]
+    except (ImportError, AttributeError):
+        return None
+
+
+def _cluster_detected() -> str | None:
+    """The name of the multi-process environment this process belongs to, or None.
+
+    Asks JAX's own detection (the environment ``jax.distributed.initialize()`` would use) and
+    counts it only if it reports more than one process, so a one-task SLURM job or a single
+    TPU VM host stays a plain one-process run. Without that API: the listed variables.
+    """
+    types = _jax_cluster_types()
+    if types is None:
+        return next((name for name in CLUSTER_ENV_VARS if name in os.environ), None)
+    for env in types:
+        try:
+            if not env.is_env_present():
+                continue
+        except Exception:  # a detector that cannot even look: not this environment
+            continue
+        try:
+            count = int(env.get_process_count())
+        except Exception:  # present but unreadable: let jax.distributed report it
+            return env.__name__
+        if count > 1:
+            return env.__name__
+        return None  # JAX would pick this environment: one process, nothing to join
+    return None
 
 
 def initialize_distributed(mode: str, coordinator_address, num_processes, process_id) -> None:
     """Join the multi-process job, before any other JAX call.
 
-    On a CPU the processes talk over gloo collectives (e.g. 2 processes on 127.0.0.1).
+    ``auto``: when coordinator flags are given or ``_cluster_detected`` finds a multi-process
+    environment (JAX then reads the coordinator, process count and id from it). On a CPU the
+    processes talk over gloo collectives (e.g. 2 processes on 127.0.0.1).
     """
     explicit = coordinator_address is not None
     if mode == "off" or (mode == "auto" and not explicit and not _cluster_detected()):

@@ -193,14 +193,6 @@ class FolderSource:
             raise host_image.DecodeError(f"{self.files[index]}: cannot open ({error}).") from error
         return {"image": image, "label": self.labels[index]}
 
-    def as_arrays(self) -> dict[str, np.ndarray]:
-        """All records, eval-transformed: ``{"image": uint8 [N, S, S, C], "label": [N]}``.
-        Temporary: removed when streamed evaluation lands (the final evaluation reads
-        ``as_arrays`` until then)."""
-        transform = host_image.eval_transform(self.info)
-        images = np.stack([transform(self[i])["image"] for i in range(len(self))])
-        return {"image": images, "label": self.labels.copy()}
-
     def __repr__(self) -> str:
         return (f"FolderSource({self.info.name}, {self.split}, n={len(self)}, "
                 f"classes={self.info.num_classes}, bad_files={len(self.bad_files)})")

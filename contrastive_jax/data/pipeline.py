@@ -19,6 +19,7 @@ import grain.python as grain
 import jax
 import numpy as np
 
+from contrastive_jax.data import host_image
 from contrastive_jax.data.host_image import DecodeError, HostCrop, crop_views
 
 
@@ -175,7 +176,9 @@ def make_eval_loader(source, *, batch_size: int, transform=None,
     embedding compiles once. Process ``p`` of ``n`` reads rows ``[p*s, (p+1)*s)`` of each
     global batch, ``s = batch_size / n`` (as ``make_train_loader`` does), so the processes'
     shares laid end to end are the global batch. ``transform(record) -> record`` runs on the
-    host on every record before stacking (e.g. decode, resize and center crop); records are
+    host on every record before stacking; by default, for a variable-size source
+    (``info.variable_size``), ``host_image.eval_transform``: the shorter side resized to
+    ``S / 0.875`` and the centre ``S x S`` crop; records are
     read by ``num_threads`` grain threads, so reading overlaps with the embedding.
 
     Yields ``(batch, num_valid)``: ``batch`` this process's ``{key: [s, ...]}``,
@@ -184,6 +187,9 @@ def make_eval_loader(source, *, batch_size: int, transform=None,
     """
     process_index = jax.process_index() if process_index is None else process_index
     process_count = jax.process_count() if process_count is None else process_count
+    info = getattr(source, "info", None)
+    if transform is None and getattr(info, "variable_size", False):
+        transform = host_image.eval_transform(info)  # resize + centre crop to info.image_shape
     local = local_batch_size(batch_size, process_count)
     num = len(source)
     if num == 0:

@@ -14,9 +14,10 @@ import math
 import ml_collections
 
 from contrastive_jax.registry import AUGMENTATIONS, DATASETS, ENCODERS, METHODS, config_kwargs
+from contrastive_jax.train.state import COMPUTE_DTYPES
 
 TOP_LEVEL_KEYS = ("seed", "dataset", "augment", "encoder", "method", "optimizer", "batch_size",
-                  "total_steps", "mesh", "eval", "checkpoint", "log_every_steps")
+                  "total_steps", "mesh", "eval", "checkpoint", "log_every_steps", "dtype")
 RUN_CONTROL_KEYS = ("nonfinite", "resume", "progress_bar", "distributed", "grad_cache")
 NONFINITE_POLICIES = ("stop", "skip")
 
@@ -72,6 +73,9 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     if config.get("nonfinite", "stop") not in NONFINITE_POLICIES:
         raise ValueError(f"config.nonfinite must be one of {NONFINITE_POLICIES}, "
                          f"got {config.nonfinite!r}.")
+    if config.dtype not in COMPUTE_DTYPES:
+        raise ValueError(f"config.dtype must be one of {COMPUTE_DTYPES} (the activations' dtype; "
+                         f"parameters stay float32), got {config.dtype!r}.")
     if config.get("resume", "auto") not in ("auto", "force"):
         raise ValueError(f"config.resume must be 'auto' or 'force', got {config.resume!r}.")
     _check_loss_form(config, method_options(config))

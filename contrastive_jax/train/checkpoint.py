@@ -16,7 +16,6 @@ import contextlib
 import gc
 import logging
 import os
-import shutil
 import sys
 import time
 
@@ -85,8 +84,11 @@ def _quiet_unraisable():
 class Checkpointer:
     """Save and restore ``(train_state, data_state)`` pairs by step."""
 
-    def __init__(self, directory: str, *, max_to_keep: int = 3):
-        self.directory = os.path.abspath(directory)
+    def __init__(self, directory, *, max_to_keep: int = 3):
+        """directory: a local path or any ``etils.epath`` URI (``gs://...``: orbax writes the
+        arrays there through TensorStore)."""
+        local = "://" not in os.fspath(directory)
+        self.directory = epath.Path(os.path.abspath(directory) if local else directory)
         self._manager = ocp.CheckpointManager(
             self.directory,
             options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
@@ -111,7 +113,7 @@ class Checkpointer:
 
     def saved_shapes(self, step: int) -> dict[str, tuple]:
         """``{leaf name: shape}`` of the state saved at ``step``, from its metadata only."""
-        path = epath.Path(self.directory) / str(int(step)) / "state"
+        path = self.directory / str(int(step)) / "state"
         metadata = ocp.StandardCheckpointHandler().metadata(path)
         return leaf_shapes(getattr(metadata, "item_metadata", metadata))
 
@@ -173,12 +175,12 @@ class Checkpointer:
 
     def _move_aside(self, step: int) -> str:
         """Move the directory of an unreadable checkpoint out of the manager's way."""
-        target_root = self.directory.rstrip(os.sep) + "_unreadable"
-        os.makedirs(target_root, exist_ok=True)
-        target = os.path.join(target_root, f"{step}-{int(time.time())}")
-        shutil.move(os.path.join(self.directory, str(step)), target)
+        target_root = self.directory.parent / f"{self.directory.name}_unreadable"
+        target_root.mkdir(parents=True, exist_ok=True)
+        target = target_root / f"{step}-{int(time.time())}"
+        (self.directory / str(step)).rename(target)
         self._manager.reload()
-        return target
+        return str(target)
 
     def close(self) -> None:
         self._manager.close()

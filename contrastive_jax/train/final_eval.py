@@ -13,7 +13,8 @@ Options read by ``experiments/``: ``eval.probe_projection`` adds a ``learned_pro
 uniformity and per-dimension std (collapse measures) to every row. Image-text methods (with
 ``embed_text``, on a ``captions:`` source) also get ``zero_shot`` accuracy in their rows.
 
-``summary.json`` also records ``knn_k``, the ``environment`` (package versions, git commit and
+``summary.json`` also records ``knn_k``, ``bad_files`` (unreadable image files a folder source
+skipped, both splits), the ``environment`` (package versions, git commit and
 dirty tree, devices) and ``warnings`` (a learned row not above random init, a probe ``l2`` at
 the edge of ``eval.probe_l2_grid``), which the printed table repeats.
 """
@@ -29,10 +30,12 @@ import time
 import jax
 import ml_collections
 import numpy as np
+from etils import epath
 
 from contrastive_jax import evaluate
 from contrastive_jax.data.pipeline import make_eval_loader
 from contrastive_jax.train import mesh as mesh_lib
+from contrastive_jax.train import workdir as workdir_lib
 from contrastive_jax.train.state import merge_model
 
 
@@ -64,6 +67,8 @@ class Evaluation:
         loader = lambda source: lambda: make_eval_loader(
             source, batch_size=self.batch_size, transform=transform)
         self.splits = {"train": loader(parts.train_source), "test": loader(parts.test_source)}
+        # Unreadable files a folder source skipped (``dataset.on_bad_file="skip"``), both splits.
+        self.sources = (parts.train_source, parts.test_source)
         self.prompts = getattr(parts.train_source, "prompts", None)  # captions: [C, T, L]
         self.last_features = self.last_labels = None
         self._graphdef = graphdef
@@ -84,7 +89,8 @@ class Evaluation:
                 fn = lambda model, x: x.reshape(len(x), -1).astype(jax.numpy.float32) / 255.0
             else:
                 embed = getattr(self.method, method_fn)
-                fn = lambda model, x: embed(merge_model(graphdef, *model), x)
+                fn = lambda model, x: embed(merge_model(graphdef, *model), x).astype(
+                    jax.numpy.float32)  # float32 features also under config.dtype=bfloat16
             self._embed_fns[method_fn, input_key] = sharded_embed(fn, self.mesh, input_key)
         return self._embed_fns[method_fn, input_key]
 
@@ -125,8 +131,9 @@ class Evaluation:
         raw_pixels, as ``config.eval`` asks), steps, timings. Each split is embedded once per
         row and shared by the row's kNN, probe and diagnostics.
 
-        ``wall_time_s`` and ``skipped_steps`` cover this process only: after a resume
-        (``resumed_from_step > 0``) they leave out the steps before it."""
+        ``wall_time_s`` and ``skipped_steps`` cover the whole run, every invocation: the loop
+        passes the start time less the time stored in the restored checkpoint, and the train
+        state's ``skipped_steps``."""
         learned = self.features(state)
         self.last_features, self.last_labels = learned["test"]
         results = {"learned": self._row(learned, state)}
@@ -141,6 +148,7 @@ class Evaluation:
             "encoder": config.encoder.name, "seed": config.seed,
             "steps": int(mesh_lib.to_host(state.step)), "resumed_from_step": resumed_from_step,
             "skipped_steps": skipped_steps,
+            "bad_files": sum(len(getattr(source, "bad_files", ())) for source in self.sources),
             "held_out_examples": int(len(self.last_labels)), "knn_k": int(self.config.knn_k),
             "results": results, "warnings": summary_warnings(results, self.config.probe_l2_grid),
             "wall_time_s": round(time.time() - start_time, 1), "environment": environment(),
@@ -264,12 +272,18 @@ def format_table(summary: dict) -> str:
 def write_outputs(workdir: str, summary: dict, metric_rows: list[dict], evaluation) -> None:
     """``summary.json``, ``plots/loss.png`` (+ ``plots/embedding.png``), the printed table and
     where they were written."""
-    plots = os.path.join(workdir, "plots")
-    os.makedirs(plots, exist_ok=True)
-    summary_path = os.path.join(workdir, "summary.json")
-    with open(summary_path + ".tmp", "w") as f:
-        json.dump(summary, f, indent=2)
-    os.replace(summary_path + ".tmp", summary_path)
+    summary_path = epath.Path(workdir) / "summary.json"
+    workdir_lib.write_text_atomic(summary_path, json.dumps(summary, indent=2))
+    with workdir_lib.local_staging(epath.Path(workdir) / "plots") as plots:
+        written = _write_plots(plots, summary, metric_rows, evaluation)
+    written = [str(epath.Path(workdir) / "plots" / os.path.basename(p)) for p in written]
+    print(format_table(summary), flush=True)
+    print(f"Wrote {summary_path}" + (f"; plots: {', '.join(written)}" if written else ""),
+          flush=True)
+
+
+def _write_plots(plots: str, summary: dict, metric_rows: list[dict], evaluation) -> list[str]:
+    """The PNG plots in the local directory ``plots``; returns their paths."""
     written = []
     keys = [k for k in ("loss", "learning_rate", "knn_accuracy")
             if any(k in row for row in metric_rows)]
@@ -286,9 +300,7 @@ def write_outputs(workdir: str, summary: dict, metric_rows: list[dict], evaluati
             os.path.join(plots, "embedding.png"), method="pca",
             title=(f"{summary['method']} on {summary['dataset']}, step {summary['steps']}\n"
                    "encoder features (not the projection), held-out split, PCA")))
-    print(format_table(summary), flush=True)
-    print(f"Wrote {summary_path}" + (f"; plots: {', '.join(written)}" if written else ""),
-          flush=True)
+    return written
 
 
 # The online-kNN panel's y-axis is at least this tall (5 accuracy points).

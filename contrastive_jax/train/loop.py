@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import json
 import logging
-import os
+import shutil
 import signal
+import tempfile
 import time
 
 import jax
 import ml_collections
 import numpy as np
+from etils import epath
 from tqdm import tqdm
 
-from contrastive_jax.data.pipeline import (
-    example_record, iterator_state, make_train_loader, restore_iterator)
+from contrastive_jax.data.pipeline import example_record, make_train_loader, restore_iterator
 from contrastive_jax.train import build, final_eval, mesh as mesh_lib, optim, workdir as workdir_lib
 from contrastive_jax.train.checkpoint import Checkpointer
 from contrastive_jax.train.grad_cache import check_grad_cache
+from contrastive_jax.train.prefetch import DevicePrefetch
 from contrastive_jax.train.state import count_params, plan_train_state
 from contrastive_jax.train.step import make_train_step
 
@@ -41,6 +43,40 @@ def prepare_dataset(name: str, data_dir: str | None) -> None:
 
 class NonFiniteLossError(RuntimeError):
     """The loss or a gradient became NaN/Inf and ``config.nonfinite == "stop"``."""
+
+
+class NonFiniteGuard:
+    """``nonfinite=stop`` without a host sync every step.
+
+    The step counts skipped updates in ``state.skipped_steps`` on the device. ``record`` keeps
+    the (device) metrics of each step since the last check; ``check`` reads that one counter
+    (at log steps and before every checkpoint) and, if it grew, raises
+    ``NonFiniteLossError`` naming the first bad step and its metrics. So the run stops at the
+    next log or checkpoint step, no checkpoint is written after a bad step, and the bad step's
+    update was never applied. ``nonfinite=skip`` records nothing and never raises.
+    """
+
+    def __init__(self, policy: str, state, checkpointer: Checkpointer):
+        self.stop = policy == "stop"
+        self._checkpointer = checkpointer
+        self._pending: list[tuple[int, dict]] = []
+        self._skipped = int(mesh_lib.to_host(state.skipped_steps)) if self.stop else 0
+
+    def record(self, step: int, metrics: dict) -> None:
+        if self.stop:
+            self._pending.append((step, metrics))
+
+    def check(self, state) -> None:
+        if not self.stop:
+            return
+        pending, self._pending = self._pending, []
+        if int(mesh_lib.to_host(state.skipped_steps)) == self._skipped:
+            return
+        for step, metrics in pending:
+            if not int(mesh_lib.to_host(metrics["finite"])):
+                raise NonFiniteLossError(_nonfinite_message(step, metrics, self._checkpointer))
+        raise NonFiniteLossError(  # not reached: every step since the last check is pending
+            f"Non-finite loss or gradient at a step up to {pending[-1][0] if pending else '?'}.")
 
 
 class Preempted(RuntimeError):
@@ -77,38 +113,60 @@ class StopSignals:
 
 
 class MetricsWriter:
-    """``metrics.jsonl`` (one JSON object per logged step) and TensorBoard events."""
+    """``metrics.jsonl`` (one JSON object per logged step) and TensorBoard events.
+
+    A local workdir gets each row appended as it is logged. A remote one (``gs://...``: object
+    stores cannot append) gets the whole file rewritten at every ``flush`` (each checkpoint
+    and the end), and TensorBoard writes its events in a local directory that ``flush``
+    copies to ``<workdir>/tensorboard``.
+    """
 
     def __init__(self, workdir: str, *, enabled: bool, resume_step: int):
         self.enabled = enabled
-        self.path = os.path.join(workdir, "metrics.jsonl")
+        self.path = epath.Path(workdir) / "metrics.jsonl"
+        self.remote = not workdir_lib.is_local(workdir)
         self.rows: list[dict] = []
         if not enabled:
             return
-        if os.path.exists(self.path):
+        if self.path.exists():
             # Rows past the restored step were written by the interrupted run and will be
             # produced again: drop them so the file reads like one uninterrupted run.
-            with open(self.path) as f:
-                self.rows = [row for row in map(json.loads, filter(str.strip, f))
-                             if row.get("step", 0) <= resume_step]
-            with open(self.path, "w") as f:
-                f.writelines(json.dumps(row) + "\n" for row in self.rows)
+            lines = filter(str.strip, self.path.read_text().splitlines())
+            self.rows = [row for row in map(json.loads, lines) if row.get("step", 0) <= resume_step]
+            self._rewrite()
         from tensorboardX import SummaryWriter
-        self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"))
+        self._tb_dir = epath.Path(workdir) / "tensorboard"
+        self._tb_local = tempfile.mkdtemp(prefix="tensorboard_") if self.remote else str(self._tb_dir)
+        self._tb = SummaryWriter(self._tb_local)
+
+    def _rewrite(self) -> None:
+        self.path.write_text("".join(json.dumps(row) + "\n" for row in self.rows))
 
     def write(self, step: int, scalars: dict) -> None:
         if not self.enabled:
             return
         row = {"step": int(step), **{k: float(v) for k, v in scalars.items()}}
         self.rows.append(row)
-        with open(self.path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        if not self.remote:
+            with self.path.open("a") as f:
+                f.write(json.dumps(row) + "\n")
         for key, value in scalars.items():
             self._tb.add_scalar(key, float(value), int(step))
+
+    def flush(self) -> None:
+        """Make a remote workdir's files current (a no-op for a local workdir)."""
+        if not (self.enabled and self.remote):
+            return
+        self._rewrite()
+        self._tb.flush()
+        workdir_lib.copy_files(self._tb_local, self._tb_dir)
 
     def close(self) -> None:
         if self.enabled:
             self._tb.close()
+            self.flush()
+            if self.remote:
+                shutil.rmtree(self._tb_local, ignore_errors=True)
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
@@ -144,8 +202,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
 
     graphdef, abstract_state, state_sharding, create_state = plan_train_state(
         parts.method, optimizer, example_record(parts.train_source, parts.host_crop), mesh,
-        fsdp_min_size=config.mesh.get("fsdp_min_size", 2**14))
-    checkpointer = Checkpointer(os.path.join(workdir, "checkpoints"),
+        fsdp_min_size=config.mesh.get("fsdp_min_size", 2**14), compute_dtype=config.dtype)
+    checkpointer = Checkpointer(epath.Path(workdir) / "checkpoints",
                                 max_to_keep=config.checkpoint.max_to_keep)
     try:
         restored = checkpointer.restore_latest(abstract_state)
@@ -164,9 +222,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
             print(f"Resuming {workdir} from step {start_step}.", flush=True)
             _warn_schedule_change(saved_config, config, start_step, schedule)
     if is_main:
-        print(f"{config.method.name} on {config.dataset.name}: {count_params(state.params):,} "
-              f"parameters, batch {config.batch_size} over {mesh.size} device(s) "
-              f"(mesh {dict(mesh.shape)}), {config.total_steps} steps.", flush=True)
+        print(startup_line(config, count_params(state.params), mesh), flush=True)
 
     batch_sharding = mesh_lib.batch_sharding(mesh)
     chunk_size = int(config.get("grad_cache", {}).get("chunk_size", 0) or 0)
@@ -186,31 +242,30 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
             workdir_lib.write_config(config, workdir)
         recorded.append(True)
 
-    def save(step):
+    def save(step, consumed_data_state):
         record_config()
-        data_state = {**iterator_state(data_iter),
+        data_state = {**consumed_data_state,
                       WALL_TIME_KEY: prior_wall_time + time.time() - start_time}
         checkpointer.save(step, state, data_state)
+        writer.flush()
 
-    skipped = 0
     step = start_step
+    batches = DevicePrefetch(data_iter, batch_sharding)
+    guard = NonFiniteGuard(config.nonfinite, state, checkpointer)
     window_start, window_step = time.perf_counter(), start_step
     progress = tqdm(total=config.total_steps, initial=start_step, unit="step", dynamic_ncols=True,
                     disable=not (is_main and config.progress_bar), desc="train")
     try:
         with StopSignals() as signals:
             while step < config.total_steps:
-                batch = mesh_lib.global_batch(next(data_iter), batch_sharding)
-                state, metrics = train_step(state, batch)
+                state, metrics = train_step(state, next(batches))
                 step += 1
-                if not int(mesh_lib.to_host(metrics["finite"])):
-                    skipped += 1
-                    if config.nonfinite == "stop":
-                        raise NonFiniteLossError(_nonfinite_message(step, metrics, checkpointer))
+                guard.record(step, metrics)
                 progress.update(1)
                 if step % config.log_every_steps == 0 or step == config.total_steps:
-                    scalars = mesh_lib.to_host(metrics)
-                    scalars["skipped_steps"] = skipped
+                    guard.check(state)
+                    scalars, skipped = mesh_lib.to_host((metrics, state.skipped_steps))
+                    scalars["skipped_steps"] = int(skipped)
                     now = time.perf_counter()
                     scalars["steps_per_second"] = (step - window_step) / max(now - window_start, 1e-9)
                     if step % config.eval.every_steps == 0:
@@ -219,9 +274,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                     progress.set_postfix(loss=f"{float(scalars['loss']):.4f}", refresh=False)
                     window_start, window_step = time.perf_counter(), step
                 if step % config.checkpoint.every_steps == 0 or step == config.total_steps:
-                    save(step)
+                    guard.check(state)
+                    save(step, batches.consumed_state)
                 if signals.received is not None:
-                    save(step)
+                    guard.check(state)
+                    save(step, batches.consumed_state)
                     name = signal.Signals(signals.received).name
                     raise Preempted(
                         f"{name} received: saved a checkpoint at step {step} in {workdir}. "
@@ -231,6 +288,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         writer.close()
         checkpointer.close()
 
+    skipped = int(mesh_lib.to_host(state.skipped_steps))  # the whole run's, not this process's
     record_config()
     initial_state = create_state(jax.random.key(config.seed)) if config.eval.final_baselines else None
     # wall_time_s counts the invocations before the restored checkpoint too.
@@ -240,6 +298,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     if is_main:
         final_eval.write_outputs(workdir, summary, writer.rows, evaluator)
     return summary
+
+
+def startup_line(config, num_params: int, mesh) -> str:
+    """The run's one start-up line: what trains, how the batch is spread, for how long."""
+    processes = jax.process_count()
+    return (f"{config.method.name} on {config.dataset.name}: {num_params:,} parameters, batch "
+            f"{config.batch_size} over {mesh.size} device(s) (mesh {dict(mesh.shape)}), "
+            f"{config.batch_size // mesh.size} per device, {processes} process(es), "
+            f"{config.total_steps} steps.")
 
 
 def _warn_schedule_change(saved_config: dict | None, config, start_step: int, schedule) -> None:

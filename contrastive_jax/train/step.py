@@ -37,8 +37,9 @@ def train_step(state: TrainState, batch: dict, *, graphdef, method, optimizer,
 
     The loss, its gradient and the updates are computed once for the whole (sharded) batch. If
     the loss or any gradient is not finite, the update is not applied (parameters, optimizer,
-    model and method state keep their values) and ``metrics["finite"]`` is 0, so the caller can
-    stop or skip. ``state`` is donated by the jitted wrapper (``make_train_step``).
+    model and method state keep their values), ``metrics["finite"]`` is 0 and
+    ``state.skipped_steps`` grows by one, so the caller can stop or skip without reading every
+    step's metrics. ``state`` is donated by the jitted wrapper (``make_train_step``).
     ``compute_grads`` is ``loss_and_grads`` or the chunked ``grad_cache_loss_and_grads``.
     """
     (loss, (metrics, method_state, model_state)), grads = compute_grads(
@@ -54,6 +55,7 @@ def train_step(state: TrainState, batch: dict, *, graphdef, method, optimizer,
         model_state=keep(model_state, state.model_state),
         opt_state=keep(opt_state, state.opt_state),
         method_state=keep(method_state, state.method_state),
+        skipped_steps=state.skipped_steps + (1 - finite.astype(jnp.int32)),
     )
     metrics = dict(metrics, loss=loss, grad_norm=optax.global_norm(grads),
                    learning_rate=schedule(state.step), finite=finite.astype(jnp.int32))

@@ -5,15 +5,25 @@ experiment. Keys that only control how long or how visibly a run goes may change
 (``IDENTITY_EXEMPT``); anything else refuses to resume unless ``--config.resume=force``. ``config.json`` is written
 only after every check has passed and the state was built or restored (``train.loop``), so a
 command that is rejected leaves no identity behind to refuse the corrected command.
+
+Every workdir path goes through ``etils.epath``, so a workdir may be local or any URI epath
+reads and writes (``gs://``, ``s3://``, ... through fsspec); the helpers below hide the two
+differences that matter: object stores have no atomic rename (a whole object appears at once
+when written) and libraries that only write local files (matplotlib, TensorBoard) stage them
+in a local directory that is copied over.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import tempfile
+import uuid
 
 import ml_collections
+from etils import epath
 
 IDENTITY_EXEMPT = ("total_steps", "eval", "checkpoint", "log_every_steps", "nonfinite", "resume",
                    "progress_bar", "distributed", "dataset.download")
@@ -45,19 +55,69 @@ def config_differences(saved: dict, current: dict) -> list[str]:
             for k in keys if saved_flat.get(k, "<absent>") != current_flat.get(k, "<absent>")]
 
 
+def is_local(path) -> bool:
+    """True for a plain filesystem path, False for a URI such as ``gs://bucket/run``."""
+    return "://" not in os.fspath(path)
+
+
+def write_text_atomic(path, text: str) -> None:
+    """Write ``text`` to ``path`` so a reader never sees half of it: locally through a
+    temporary file and a rename; on an object store the object appears whole when closed."""
+    path = epath.Path(path)
+    if not is_local(path):
+        path.write_text(text)
+        return
+    tmp = path.parent / f"{path.name}.tmp"
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+@contextlib.contextmanager
+def local_staging(directory):
+    """A local directory for writers that only take local paths; its files are copied into
+    ``directory`` (created if needed) on exit. A local ``directory`` is used as it is."""
+    directory = epath.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if is_local(directory):
+        yield str(directory)
+        return
+    staging = tempfile.mkdtemp(prefix="workdir_staging_")
+    try:
+        yield staging
+        copy_files(staging, directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def copy_files(local_dir: str, directory) -> None:
+    """Copy every file of ``local_dir`` (not its subdirectories) into ``directory``."""
+    for name in sorted(os.listdir(local_dir)):
+        source = os.path.join(local_dir, name)
+        if os.path.isfile(source):
+            epath.Path(source).copy(epath.Path(directory) / name, overwrite=True)
+
+
 def check_writable(workdir: str) -> None:
     """Create ``workdir`` if needed and make sure a file can be written in it; ``ValueError``
-    with one line saying what to do otherwise (a path that is a file, a read-only place)."""
-    if os.path.exists(workdir) and not os.path.isdir(workdir):
+    with one line saying what to do otherwise (a path that is a file, a read-only place, a
+    bucket without access)."""
+    path = epath.Path(workdir)
+    if path.exists() and not path.is_dir():
         raise ValueError(f"--workdir={workdir} is a file, not a directory; pass the path of a "
                          "new or existing directory.")
     try:
-        os.makedirs(workdir, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=workdir, prefix=".write_check_"):
-            pass
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise ValueError(f"cannot write to --workdir={workdir} ({reason}: {error.filename}); "
+        path.mkdir(parents=True, exist_ok=True)
+        if is_local(workdir):
+            with tempfile.NamedTemporaryFile(dir=workdir, prefix=".write_check_"):
+                pass
+        else:
+            probe = path / f".write_check_{uuid.uuid4().hex}"
+            probe.write_text("")
+            probe.unlink()
+    except Exception as error:  # OSError locally; remote filesystems raise their own types
+        reason = getattr(error, "strerror", None) or type(error).__name__
+        where = getattr(error, "filename", None) or workdir
+        raise ValueError(f"cannot write to --workdir={workdir} ({reason}: {where}); "
                          "pass a directory you can write to.") from error
 
 
@@ -67,11 +127,10 @@ def check_config(config: ml_collections.ConfigDict, workdir: str) -> dict | None
 
     Nothing is written: ``write_config`` records the config once the run is known to work.
     """
-    path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path):
+    path = epath.Path(workdir) / "config.json"
+    if not path.exists():
         return None
-    with open(path) as f:
-        saved = json.load(f)
+    saved = json.loads(path.read_text())
     differences = config_differences(saved, json.loads(config_to_json(config)))
     if differences and config.get("resume", "auto") != "force":
         raise ValueError(
@@ -82,12 +141,8 @@ def check_config(config: ml_collections.ConfigDict, workdir: str) -> dict | None
 
 def write_config(config: ml_collections.ConfigDict, workdir: str) -> None:
     """Write ``config.json`` atomically (the workdir's identity)."""
-    path = os.path.join(workdir, "config.json")
-    os.makedirs(workdir, exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(config_to_json(config))
-    os.replace(tmp, path)
+    epath.Path(workdir).mkdir(parents=True, exist_ok=True)
+    write_text_atomic(epath.Path(workdir) / "config.json", config_to_json(config))
 
 
 def check_or_write_config(config: ml_collections.ConfigDict, workdir: str, *, write: bool = True) -> None:

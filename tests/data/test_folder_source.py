@@ -118,15 +118,18 @@ def test_unknown_options_fail_naming_the_valid_ones(folder):
         build_source("mnist5k", "train", image_size=3)
 
 
-def test_temporary_as_arrays_is_the_centre_crop_of_every_record(folder):
+def test_eval_loader_centre_crops_every_record_of_a_folder(folder):
     from contrastive_jax.data.host_image import center_crop
+    from contrastive_jax.data.pipeline import make_eval_loader
 
     source = build_source(f"folder:{folder}", "test", image_size=8)
-    arrays = source.as_arrays()
-    assert arrays["image"].shape == (len(source), 8, 8, 3)
-    np.testing.assert_array_equal(arrays["image"][1], center_crop(source[1]["image"], 8))
-    assert arrays["label"].tolist() == source.labels.tolist()
-
+    batches = list(make_eval_loader(source, batch_size=4, process_index=0, process_count=1))
+    images = np.concatenate([batch["image"] for batch, _ in batches])[:len(source)]
+    labels = np.concatenate([batch["label"] for batch, _ in batches])[:len(source)]
+    assert images.shape == (len(source), 8, 8, 3)
+    for index in range(len(source)):
+        np.testing.assert_array_equal(images[index], center_crop(source[index]["image"], 8))
+    assert labels.tolist() == source.labels.tolist()
 
 def test_the_folder_config_builds_host_crops_from_the_augmentation(folder):
     from configs import simclr

@@ -91,6 +91,7 @@ def test_image_folder_trains_evaluates_and_resumes_exactly(tmp_path):
     assert os.path.getsize(os.path.join(reference, "plots", "loss.png")) > 1000
     summary = json.load(open(os.path.join(reference, "summary.json")))
     assert summary["steps"] == steps
+    assert summary["bad_files"] == len(corrupt) == 2
     for row in ("learned", "random_init", "raw_pixels"):
         assert 0.0 <= summary["results"][row]["linear_probe"] <= 1.0
     saved = sorted(int(s) for s in os.listdir(os.path.join(reference, "checkpoints"))

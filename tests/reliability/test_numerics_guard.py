@@ -3,11 +3,15 @@
 import json
 import os
 
+import types
+
 import jax
 import numpy as np
+import pytest
 
 from configs import simclr
 from contrastive_jax.train import build, mesh as mesh_lib
+from contrastive_jax.train.loop import NonFiniteGuard, NonFiniteLossError
 from contrastive_jax.train.optim import make_optimizer
 from contrastive_jax.train.state import plan_train_state
 from contrastive_jax.train.step import make_train_step
@@ -36,7 +40,7 @@ def test_nan_batch_leaves_the_state_unchanged():
                                   mesh_lib.batch_sharding(mesh))
     new_state, metrics = step(state, batch)
     assert int(metrics["finite"]) == 0 and not np.isfinite(float(metrics["loss"]))
-    assert int(new_state.step) == 1
+    assert int(new_state.step) == 1 and int(new_state.skipped_steps) == 1
     for name in ("params", "model_state", "opt_state"):
         leaves = jax.tree.leaves(jax.tree.map(np.array_equal, getattr(before, name),
                                               jax.tree.map(np.asarray, getattr(new_state, name))))
@@ -66,3 +70,55 @@ def test_nonfinite_skip_counts_steps(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["skipped_steps"] == rows[-1]["skipped_steps"]
+
+
+class _Checkpoints:
+    def __init__(self, last):
+        self.last = last
+
+    def latest_step(self):
+        return self.last
+
+
+def _steps(finite_flags, start_skipped=0):
+    """Host stand-ins for (state, metrics) after each step: ``skipped_steps`` as the jitted
+    step counts it, ``finite`` per step."""
+    skipped, out = start_skipped, []
+    for step, finite in enumerate(finite_flags, 1):
+        skipped += 1 - finite
+        metrics = {"finite": np.int32(finite), "loss": np.float32(1.0 if finite else np.nan)}
+        out.append((step, types.SimpleNamespace(skipped_steps=np.int32(skipped)), metrics))
+    return out
+
+
+def test_stop_names_the_first_bad_step_at_the_next_check():
+    steps = _steps([1, 1, 0, 1, 0, 1])
+    guard = NonFiniteGuard("stop", types.SimpleNamespace(skipped_steps=np.int32(0)),
+                           _Checkpoints(2))
+    for step, state, metrics in steps[:2]:
+        guard.record(step, metrics)
+    guard.check(steps[1][1])  # a log step with nothing wrong: no error
+    for step, state, metrics in steps[2:]:
+        guard.record(step, metrics)
+    with pytest.raises(NonFiniteLossError, match=r"at step 3 \(loss=nan\).*checkpoint \(step 2\)"):
+        guard.check(steps[-1][1])
+
+
+def test_stop_after_a_skip_run_counts_only_new_bad_steps():
+    restored = types.SimpleNamespace(skipped_steps=np.int32(4))  # skipped by an earlier run
+    guard = NonFiniteGuard("stop", restored, _Checkpoints(None))
+    for step, state, metrics in _steps([1, 1], start_skipped=4):
+        guard.record(step, metrics)
+    guard.check(state)
+    for step, state, metrics in _steps([1, 0], start_skipped=4):
+        guard.record(step + 2, metrics)
+    with pytest.raises(NonFiniteLossError, match="at step 4 .*no checkpoint was written yet"):
+        guard.check(state)
+
+
+def test_skip_never_raises():
+    guard = NonFiniteGuard("skip", types.SimpleNamespace(skipped_steps=np.int32(0)),
+                           _Checkpoints(None))
+    for step, state, metrics in _steps([0, 0, 1]):
+        guard.record(step, metrics)
+    guard.check(state)

@@ -64,7 +64,7 @@ def make_train_loader(source, *, global_batch_size: int, seed: int,
             f"The training split has {len(source)} examples, fewer than one batch of "
             f"{global_batch_size}: lower batch_size or use a larger dataset.")
     first = process_index * local
-    if getattr(source.info, "variable_size", False):
+    if getattr(getattr(source, "info", None), "variable_size", False):
         if host_crop is None:
             raise ValueError(f"{source.info.name} has variable-size images: the train loader "
                              f"needs a host_crop (train.build.build_host_crop).")
@@ -150,7 +150,7 @@ def example_record(source, host_crop: HostCrop | None = None) -> dict[str, np.nd
     crops ``[V, S, S, C]`` when ``host_crop`` is given (a variable-size source), so model
     shapes can be planned from it."""
     record = source[0]
-    if host_crop is None or not getattr(source.info, "variable_size", False):
+    if host_crop is None or not getattr(getattr(source, "info", None), "variable_size", False):
         return record
     return {**record, "image": crop_views(record["image"], host_crop, np.random.default_rng(0))}
 

@@ -75,7 +75,8 @@ def sources(dataset: str, num_train: int, num_test: int, image_size: int):
                 SyntheticImages(num_test, image_size, offset=num_train))
     from contrastive_jax.data.sources import build_source
 
-    return tuple(FirstRecords(build_source(dataset, split), n)
+    options = {"image_size": image_size} if dataset.startswith("folder:") else {}
+    return tuple(FirstRecords(build_source(dataset, split, **options), n)
                  for split, n in (("train", num_train), ("test", num_test)))
 
 

@@ -87,16 +87,71 @@ def image_folder_dataset(config: ml_collections.ConfigDict, image_size: int = 64
 
 
 def at_scale(config: ml_collections.ConfigDict, scale: str, file_name: str, *,
-             tiny: dict | None = None) -> ml_collections.ConfigDict:
+             tiny: dict | None = None, paper=None) -> ml_collections.ConfigDict:
     """``config`` as is for ``scale=small``; for ``scale=tiny``, ``shrink_to_tiny`` and then
-    the config's own dotted ``tiny`` overrides. ``file_name`` names the config in the error for
-    an unknown scale."""
+    the config's own dotted ``tiny`` overrides; for ``scale=paper`` (configs that have one),
+    ``paper(config)``, the config's own paper recipe written over it. ``file_name`` names the
+    config in the error for an unknown scale."""
     if scale == "tiny":
         shrink_to_tiny(config)
         set_dotted(config, tiny or {})
+    elif scale == "paper" and paper is not None:
+        paper(config)
     elif scale != "small":
-        raise ValueError(f"configs/{file_name}: unknown scale {scale!r} (small | tiny).")
+        valid = "small | tiny" + (" | paper" if paper is not None else "")
+        raise ValueError(f"configs/{file_name}: unknown scale {scale!r} ({valid}).")
     return config
+
+
+# ImageNet-1k (ILSVRC-2012) train split: the epoch every paper recipe counts in.
+IMAGENET_TRAIN_EXAMPLES = 1_281_167
+
+
+def epochs_to_steps(epochs: float, batch_size: int,
+                    num_examples: int = IMAGENET_TRAIN_EXAMPLES) -> int:
+    """``round(epochs * num_examples / batch_size)``: e.g. 100 ImageNet epochs at batch 4096
+    are 31,278 steps."""
+    return int(round(epochs * num_examples / batch_size))
+
+
+def paper_scale(config: ml_collections.ConfigDict, dataset: str, *, batch_size: int,
+                epochs: float, warmup_epochs: float, base_learning_rate: float,
+                weight_decay: float, image_size: int = 224) -> None:
+    """The settings every ``scale=paper`` recipe shares: ``dataset`` (``"mnist5k"``, the
+    argument's default, means ``tfds:imagenet2012``) read as variable-size RGB and cropped to
+    ``image_size`` on the host; ``epochs`` of ImageNet at ``batch_size``; LARS (momentum 0.9,
+    no decay or trust ratio on biases and norm scales) at ``base_learning_rate x
+    batch_size / 256`` with a linear warmup of ``warmup_epochs`` and cosine decay to 0;
+    bfloat16 activations over a data-parallel mesh of every device; evaluation sized for
+    ImageNet. The learning rate is computed for ``batch_size``: a run at another batch size
+    sets ``--config.optimizer.learning_rate`` too."""
+    name = "tfds:imagenet2012" if dataset == "mnist5k" else dataset
+    config.dataset = ml_collections.ConfigDict(dict(
+        name=name, data_dir="", download=False, image_size=image_size, channels=3))
+    if name == "folder" or name.startswith("folder:"):
+        config.dataset.on_bad_file = "skip"
+    config.batch_size = batch_size
+    config.total_steps = epochs_to_steps(epochs, batch_size)
+    config.optimizer = ml_collections.ConfigDict(dict(
+        name="lars", learning_rate=base_learning_rate * batch_size / 256,
+        weight_decay=weight_decay, momentum=0.9,
+        warmup_steps=epochs_to_steps(warmup_epochs, batch_size), final_lr_fraction=0.0,
+        grad_clip_norm=0.0, decay_all=False))
+    config.mesh = ml_collections.ConfigDict(dict(data=-1, fsdp=1, fsdp_min_size=2**14))
+    config.dtype = "bfloat16"
+    config.log_every_steps = 100
+    # The weighted kNN (the online evaluation, and the final table's only evaluator here)
+    # embeds both splits every ~16 epochs: 1.28M 2048-d float32 train features are ~10 GB on
+    # the host and on the one accelerator that runs the kNN (plus [1024, 1.28M] similarities),
+    # which a 32 GB+ chip holds. The full-batch L-BFGS probe needs about three times that on
+    # one chip, so it is off (``--config.eval.final_linear_probe=True`` on a large-memory
+    # chip); the paper's linear evaluation is a separate 90-epoch run. Raw-pixel and
+    # random-init baselines of 224 x 224 x 3 images are not computed at this scale.
+    config.eval.update(dict(every_steps=5000, batch_size=1024, knn_k=20, knn_temperature=0.07,
+                            final_linear_probe=False, probe_l2_grid=(1e-6, 1e-5, 1e-4),
+                            final_baselines=False, plot_embedding=True))
+    config.checkpoint = ml_collections.ConfigDict(dict(every_steps=1000, max_to_keep=3))
+    config.progress_bar = False
 
 
 # Per encoder, the options ``shrink_to_tiny`` sets (narrow and shallow, for CPU tests); the

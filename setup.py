@@ -23,10 +23,14 @@ setup(
         "tqdm>=4.66",
         "matplotlib>=3.8",
         "tensorboardX>=2.6",
+        "tokenizers>=0.15",
     ],
     extras_require={
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "chex>=0.1.87", "nbclient>=0.10",
                 "nbformat>=5.10", "ipykernel>=6", "nbconvert>=7", "jupyter>=1.0",
-                "tensorboard>=2.15"],
+                "tensorboard>=2.15",
+                # TFDS builds some image-text sets (laion400m, coco_captions) with TensorFlow;
+                # the tests mock LAION through it.
+                "tensorflow-cpu>=2.16"],
     },
 )

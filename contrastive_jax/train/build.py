@@ -109,10 +109,26 @@ def _check_loss_form(config: ml_collections.ConfigDict, options) -> None:
 
 def _check_captions(config: ml_collections.ConfigDict) -> None:
     method_type = METHODS.get(config.method.name)
-    if method_type.needs_captions and not str(config.dataset.name).startswith("captions:"):
+    has_text = (str(config.dataset.name).startswith("captions:")
+                or bool(config.dataset.get("text_key")))
+    if method_type.needs_captions and not has_text:
         raise ValueError(f"method {config.method.name!r} trains on image-caption pairs: use "
-                         f"a captions:<source> dataset (e.g. captions:mnist5k), got "
-                         f"{config.dataset.name!r}.")
+                         f"a captions:<source> dataset (e.g. captions:mnist5k) or an image-text "
+                         f"tfds set with dataset.text_key (e.g. tfds:laion400m/images with "
+                         f"text_key=caption), got {config.dataset.name!r}.")
+
+
+def check_text_vocabulary(config: ml_collections.ConfigDict, source) -> None:
+    """A source's tokenizer must fit the text encoder's embedding table."""
+    tokenizer = getattr(source, "tokenizer", None)
+    text_encoder = config.method.get("text_encoder")
+    if tokenizer is None or text_encoder is None or "vocab_size" not in text_encoder:
+        return
+    if tokenizer.vocab_size > text_encoder.vocab_size:
+        raise ValueError(f"{source.info.name}'s tokenizer has {tokenizer.vocab_size} ids but "
+                         f"method.text_encoder.vocab_size={text_encoder.vocab_size}: raise "
+                         f"--config.method.text_encoder.vocab_size to >= "
+                         f"{tokenizer.vocab_size} (or lower dataset.text_vocab_size).")
 
 
 def _note_dropped_encoder_options(config: ml_collections.ConfigDict) -> None:
@@ -183,6 +199,7 @@ def build_parts(config: ml_collections.ConfigDict) -> Parts:
                                 seed=config.seed, **options)
     test_source = build_source(config.dataset.name, "test", data_dir=data_dir, seed=config.seed,
                                **options)
+    check_text_vocabulary(config, train_source)
     make_views = build_views(config.augment)
     host_crop = build_host_crop(train_source.info, make_views)
     method = build_method(config, image_shape=train_source.info.image_shape,

@@ -73,9 +73,12 @@ class Evaluation:
         self.last_features = self.last_labels = None
         self._graphdef = graphdef
         self._embed_fns = {}
+        # An image-text set without labels (num_classes 0) is evaluated by retrieval only.
+        self.labelled = self.num_classes > 0
         self.evaluators = evaluate.evaluators_from_config(
             eval_config, self.embed_fn("embed"), train_batches=self.splits["train"],
-            test_batches=self.splits["test"], num_classes=self.num_classes)
+            test_batches=self.splits["test"], num_classes=self.num_classes
+        ) if self.labelled else []
 
     def embed_fn(self, method_fn: str, input_key: str = "image"):
         """``(model, batch) -> (features, labels)`` of the global batch on every process, for
@@ -99,6 +102,24 @@ class Evaluation:
         model = None if state is None else (state.params, state.model_state)
         return evaluate.SplitFeatures(self.embed_fn(method_fn), model, self.splits)
 
+    def online_metrics(self, state) -> dict[str, float]:
+        """The metrics of the periodic evaluation: ``knn_accuracy``, or for an unlabelled
+        image-text set the held-out retrieval recalls (``i2t_recall@1``, ...)."""
+        if self.labelled:
+            return {"knn_accuracy": self.online_knn(state)}
+        return self.retrieval(state)
+
+    def retrieval(self, state) -> dict[str, float]:
+        """Held-out image<->text Recall@1/5/10 of an unlabelled image-text set, each image's
+        own caption the one relevant text; {} for a labelled set or a method without
+        ``embed_text``."""
+        if self.labelled or state is None or not hasattr(self.method, "embed_text"):
+            return {}
+        evaluator = evaluate.RetrievalEvaluator(
+            self.embed_fn("embed_image"), self.embed_fn("embed_text", "text"),
+            image_batches=self.splits["test"], text_batches=self.splits["test"])
+        return dict(evaluator.run((state.params, state.model_state)))
+
     def online_knn(self, state) -> float:
         """Held-out weighted-cosine kNN accuracy of the current encoder (NaN if it diverged)."""
         features = self.features(state)
@@ -121,6 +142,8 @@ class Evaluation:
         return dict(evaluator.run((state.params, state.model_state)))["zero_shot"]
 
     def _row(self, features, state=None) -> dict:
+        if not self.labelled:
+            return {**self.retrieval(state), "feature_dim": int(features["test"][0].shape[1])}
         row = evaluate.table_row(self.evaluators, features)
         zero_shot = None if state is None else self.zero_shot(state)
         return row if zero_shot is None else {**row, "zero_shot": zero_shot}
@@ -142,7 +165,8 @@ class Evaluation:
         if self.config.final_baselines:
             if initial_state is not None:
                 results["random_init"] = self._row(self.features(initial_state), initial_state)
-            results["raw_pixels"] = self._row(self.features(None, "pixels"))
+            if self.labelled:  # raw pixels have no text side to retrieve with
+                results["raw_pixels"] = self._row(self.features(None, "pixels"))
         return {
             "method": config.method.name, "dataset": config.dataset.name,
             "encoder": config.encoder.name, "seed": config.seed,
@@ -214,7 +238,9 @@ def rows_not_above_random_init(results: dict) -> dict[str, str]:
     baseline = results.get("random_init")
     if baseline is None:
         return {}
-    metric = "linear_probe" if "linear_probe" in baseline else "knn"
+    metric = next((m for m in ("linear_probe", "knn", "i2t_recall@1") if m in baseline), None)
+    if metric is None:
+        return {}
     flagged = {}
     for name in ("learned", "learned_projection"):
         value = results.get(name, {}).get(metric)
@@ -253,6 +279,8 @@ def format_table(summary: dict) -> str:
     """The printed final table: one row per baseline (kNN with the run's k, zero-shot for
     image-text methods); a row whose probe is not above random init is marked, and the
     summary's ``warnings`` follow the table."""
+    if not any("knn" in row for row in summary["results"].values()):
+        return format_retrieval_table(summary)
     k = summary.get("knn_k", 20)
     zero_shot = any("zero_shot" in row for row in summary["results"].values())
     flagged = rows_not_above_random_init(summary["results"])
@@ -265,6 +293,23 @@ def format_table(summary: dict) -> str:
             line += f"{100 * row['zero_shot']:>10.2f}%" if "zero_shot" in row else f"{'-':>11}"
         line += f"{row['feature_dim']:>7}" + (NOT_ABOVE_MARK if name in flagged else "")
         lines.append(line)
+    lines += [f"warning: {warning}" for warning in summary.get("warnings", [])]
+    return "\n".join(lines)
+
+
+RETRIEVAL_COLUMNS = ("i2t_recall@1", "i2t_recall@5", "t2i_recall@1", "t2i_recall@5")
+
+
+def format_retrieval_table(summary: dict) -> str:
+    """The printed final table of an unlabelled image-text run: held-out retrieval recalls."""
+    flagged = rows_not_above_random_init(summary["results"])
+    lines = [f"{'held-out retrieval':<18}" + "".join(f"{c:>14}" for c in RETRIEVAL_COLUMNS)
+             + f"{'dim':>7}"]
+    for name, row in summary["results"].items():
+        cells = "".join(f"{100 * row[c]:>13.2f}%" if c in row else f"{'-':>14}"
+                        for c in RETRIEVAL_COLUMNS)
+        lines.append(f"{name:<18}{cells}{row['feature_dim']:>7}"
+                     + (NOT_ABOVE_MARK if name in flagged else ""))
     lines += [f"warning: {warning}" for warning in summary.get("warnings", [])]
     return "\n".join(lines)
 
@@ -294,7 +339,8 @@ def _write_plots(plots: str, summary: dict, metric_rows: list[dict], evaluation)
         written.append(evaluate.plot_metrics(
             metric_rows, os.path.join(plots, "loss.png"), keys=keys, baselines=baselines,
             min_spans={"knn_accuracy": KNN_MIN_SPAN}))
-    if evaluation.config.plot_embedding and evaluation.last_features is not None:
+    if (evaluation.config.plot_embedding and evaluation.last_features is not None
+            and evaluation.labelled):  # the plot colours points by class
         written.append(evaluate.plot_embedding(
             evaluation.last_features, evaluation.last_labels,
             os.path.join(plots, "embedding.png"), method="pca",

@@ -269,7 +269,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                     now = time.perf_counter()
                     scalars["steps_per_second"] = (step - window_step) / max(now - window_start, 1e-9)
                     if step % config.eval.every_steps == 0:
-                        scalars["knn_accuracy"] = evaluator.online_knn(state)
+                        scalars.update(evaluator.online_metrics(state))
                     writer.write(step, scalars)
                     progress.set_postfix(loss=f"{float(scalars['loss']):.4f}", refresh=False)
                     window_start, window_step = time.perf_counter(), step

@@ -35,14 +35,18 @@ def make_optimizer(opt_config: ml_collections.ConfigDict, total_steps: int):
     """``(optax.GradientTransformation, schedule)`` for ``opt_config.name`` in OPTIMIZERS.
 
     Weight decay applies to ``decay_mask`` leaves only; ``optimizer.decay_all=True`` decays
-    every parameter.
+    every parameter. AdamW reads optional ``b1`` / ``b2`` / ``eps`` (optax's 0.9 / 0.999 /
+    1e-8 when absent; CLIP uses b2=0.98, eps=1e-6).
     """
     schedule = learning_rate_schedule(opt_config, total_steps)
     name = opt_config.name
     weight_decay = float(opt_config.get("weight_decay", 0.0))
     mask = None if opt_config.get("decay_all", False) else decay_mask
     if name == "adamw":
-        tx = optax.adamw(schedule, weight_decay=weight_decay, mask=mask)
+        tx = optax.adamw(schedule, b1=float(opt_config.get("b1", 0.9)),
+                         b2=float(opt_config.get("b2", 0.999)),
+                         eps=float(opt_config.get("eps", 1e-8)), weight_decay=weight_decay,
+                         mask=mask)
     elif name == "sgd":
         tx = optax.chain(optax.add_decayed_weights(weight_decay, mask=mask),
                          optax.sgd(schedule, momentum=float(opt_config.get("momentum", 0.9))))

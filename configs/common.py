@@ -57,7 +57,10 @@ def base_config() -> ml_collections.ConfigDict:
         final_baselines=True, plot_embedding=True,
         # Extra rows / keys in summary.json for experiments/: a probe of the projector output
         # ("learned_projection") and label-free diagnostics (RankMe, std) of every row.
-        probe_projection=False, diagnostics=False))
+        probe_projection=False, diagnostics=False,
+        # Low-label probes (evaluate.low_label): e.g. (1, 5, 10, 100) labelled examples per
+        # class, averaged over low_label_draws seeded draws, fixed probe L2; () is off.
+        low_label_shots=(), low_label_draws=5, low_label_l2=1e-2))
     config.checkpoint = ml_collections.ConfigDict(dict(every_steps=100, max_to_keep=3))
     config.log_every_steps = 10
     # Activations' dtype: "bfloat16" for mixed precision (parameters, gradients, optimizer

@@ -25,6 +25,8 @@ from contrastive_jax.evaluate.features import (
 )
 from contrastive_jax.evaluate.knn import knn_accuracy
 from contrastive_jax.evaluate.linear_probe import DEFAULT_L2_GRID, linear_probe
+from contrastive_jax.evaluate.low_label import DEFAULT_L2 as LOW_LABEL_L2
+from contrastive_jax.evaluate.low_label import DEFAULT_SHOTS, low_label_scores
 from contrastive_jax.evaluate.retrieval import retrieval_recall
 from contrastive_jax.evaluate.zero_shot import zero_shot_accuracy
 
@@ -80,6 +82,26 @@ class LinearProbeEvaluator(SplitEvaluator):
                               **self.options)
         yield "linear_probe", float(result["accuracy"])
         yield "linear_probe_l2", float(result["l2"])
+
+
+class LowLabelEvaluator(SplitEvaluator):
+    """Linear probe and kNN from ``k`` labelled train examples per class, averaged over
+    ``draws`` seeded draws (``evaluate.low_label``). Yields ``low_label_probe_{k}shot``,
+    ``low_label_knn_{k}shot`` and their ``_std`` over draws."""
+
+    def __init__(self, embed_fn: EmbedFn, *, train_batches, test_batches, num_classes: int,
+                 shots: Sequence[int] = DEFAULT_SHOTS, draws: int = 5, seed: int = 0,
+                 l2: float = LOW_LABEL_L2, max_iter: int = 1000, knn_k: int = 20,
+                 knn_temperature: float = 0.07):
+        super().__init__(embed_fn, train_batches=train_batches, test_batches=test_batches)
+        self.num_classes = num_classes
+        self.options = dict(shots=tuple(int(k) for k in shots), draws=int(draws), seed=seed,
+                            l2=float(l2), max_iter=max_iter, knn_k=knn_k,
+                            knn_temperature=knn_temperature)
+
+    def evaluate(self, features: SplitFeatures) -> Iterator[tuple[str, float]]:
+        yield from low_label_scores(*features[TRAIN], *features[TEST],
+                                    num_classes=self.num_classes, **self.options).items()
 
 
 class DiagnosticsEvaluator(SplitEvaluator):
@@ -155,7 +177,9 @@ def from_config(eval_config: Mapping[str, Any], embed_fn: EmbedFn, *, train_batc
                 test_batches, num_classes: int) -> list[SplitEvaluator]:
     """The evaluators of one encoder's table row that ``eval_config`` asks for: kNN
     (``knn_k``, ``knn_temperature``), the linear probe when ``final_linear_probe``
-    (``probe_l2_grid``, ``probe_max_iter``) and the diagnostics when ``diagnostics``."""
+    (``probe_l2_grid``, ``probe_max_iter``), the diagnostics when ``diagnostics`` and the
+    low-label probes when ``low_label_shots`` is not empty (``low_label_draws``,
+    ``low_label_l2``)."""
     splits = dict(train_batches=train_batches, test_batches=test_batches)
     evaluators: list[SplitEvaluator] = [KnnEvaluator(
         embed_fn, **splits, num_classes=num_classes, k=int(eval_config["knn_k"]),
@@ -167,6 +191,14 @@ def from_config(eval_config: Mapping[str, Any], embed_fn: EmbedFn, *, train_batc
             max_iter=int(eval_config["probe_max_iter"])))
     if eval_config.get("diagnostics", False):
         evaluators.append(DiagnosticsEvaluator(embed_fn, test_batches=test_batches))
+    if eval_config.get("low_label_shots", ()):
+        evaluators.append(LowLabelEvaluator(
+            embed_fn, **splits, num_classes=num_classes,
+            shots=tuple(eval_config["low_label_shots"]),
+            draws=int(eval_config.get("low_label_draws", 5)),
+            l2=float(eval_config.get("low_label_l2", LOW_LABEL_L2)),
+            max_iter=int(eval_config["probe_max_iter"]), knn_k=int(eval_config["knn_k"]),
+            knn_temperature=float(eval_config["knn_temperature"])))
     return evaluators
 
 

@@ -31,6 +31,9 @@ _SECTION_RANGES = (
     ("eval", "probe_max_iter", lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
     ("eval", "probe_l2_grid", lambda v: len(v) >= 1 and all(x > 0 for x in v),
      "a non-empty list of L2 weights > 0"),
+    ("eval", "low_label_shots", lambda v: all(isinstance(k, int) and k >= 1 for k in v),
+     "a list of positive integers (labelled examples per class), () for none"),
+    ("eval", "low_label_draws", lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
     ("checkpoint", "every_steps", lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
     ("checkpoint", "max_to_keep", lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
 )

@@ -38,6 +38,7 @@ from contrastive_jax.evaluate.evaluators import (
 )
 from contrastive_jax.evaluate.evaluators import from_config as evaluators_from_config
 from contrastive_jax.evaluate.features import (
+    RelabeledFeatures,
     SplitFeatures,
     array_batches,
     embed_dataset,
@@ -68,6 +69,7 @@ __all__ = [
     "LinearModel",
     "LinearProbeEvaluator",
     "LowLabelEvaluator",
+    "RelabeledFeatures",
     "RetrievalEvaluator",
     "SplitFeatures",
     "ZeroShotEvaluator",

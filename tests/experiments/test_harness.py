@@ -18,8 +18,8 @@ import pytest
 
 from contrastive_jax.train.build import build_parts, validate_config
 from experiments import launch, report, run, spec
-from experiments import (dcl_batch_size, directpred, methods_mnist5k, multiview,
-                         projection_head)
+from experiments import (dcl_batch_size, dcl_temperature, directpred, methods_mnist5k,
+                         mochi_queue, multiview, mv_dhel_views, projection_head)
 
 REPO = launch.REPO_ROOT
 
@@ -198,6 +198,55 @@ def test_methods_verdict_and_random_init_column():
     values = {methods_mnist5k.LEARNED: [0.95, 0.97], methods_mnist5k.RANDOM: [0.90, 0.90]}
     assert methods_mnist5k.beats_random_init(values) == "yes (+6.00)"
     assert methods_mnist5k.beats_random_init({}) == "–"
+
+
+def temperature_results(ntxent_curve, dcl_curve, dclw_curve):
+    """10-shot probe per temperature for each loss (five paired seeds)."""
+    results = {}
+    for loss, curve in (("ntxent", ntxent_curve), ("dcl", dcl_curve), ("dclw", dclw_curve)):
+        for i, (t, value) in enumerate(zip(dcl_temperature.TEMPERATURES, curve)):
+            results[dcl_temperature._name(loss, t)] = {
+                dcl_temperature.METRIC: seeds_of(value, jitter=i)}
+    return results
+
+
+def test_dcl_temperature_verdict():
+    assert [c.name for c in dcl_temperature.EXPERIMENT.cells][:2] == ["ntxent_t0p05",
+                                                                       "ntxent_t0p1"]
+    steep, flat = (0.60, 0.80, 0.85, 0.70), (0.78, 0.82, 0.83, 0.80)
+    outcome, reason, judged = spec.judge_all(dcl_temperature.verdict,
+                                             temperature_results(steep, flat, flat))
+    assert outcome == "holds" and [j["mean"] for j in judged] == pytest.approx([0.2, 0.2],
+                                                                               abs=2e-3)
+    assert "NT-Xent (SimCLR) 25.00" in reason
+    assert spec.judge(dcl_temperature.verdict,
+                      temperature_results(flat, steep, steep))[0] == "contradicted"
+    assert spec.judge(dcl_temperature.verdict,
+                      temperature_results(flat, flat, flat))[0] == "inconclusive"
+
+
+def test_mv_dhel_views_verdict():
+    def results(ranks):
+        return {f"mv_dhel_v{v}": {mv_dhel_views.RANK: seeds_of(r, jitter=v)}
+                for v, r in zip(mv_dhel_views.VIEWS, ranks)}
+    outcome, reason = spec.judge(mv_dhel_views.verdict, results([20, 30, 40, 60, 70]))
+    assert outcome == "holds" and "+40.00 [" in reason  # RankMe is not a percentage
+    assert spec.judge(mv_dhel_views.verdict, results([60, 50, 40, 30, 20]))[0] == "contradicted"
+    assert spec.judge(mv_dhel_views.verdict, results([20, 20, 20, 20, 20]))[0] == "inconclusive"
+
+
+def test_mochi_queue_verdict():
+    def results(q256, q1024, q4096, mochi):
+        return {"moco_q256": {mochi_queue.METRIC: seeds_of(q256)},
+                "moco_q1024": {mochi_queue.METRIC: seeds_of(q1024, jitter=1)},
+                "moco_q4096": {mochi_queue.METRIC: seeds_of(q4096, jitter=2)},
+                "mochi_q1024": {mochi_queue.METRIC: seeds_of(mochi, jitter=3)}}
+    outcome, _, judged = spec.judge_all(mochi_queue.verdict, results(0.90, 0.94, 0.95, 0.97))
+    assert outcome == "holds" and [j["mean"] for j in judged] == pytest.approx(
+        [0.03, 0.02, 0.03], abs=2e-3)
+    # A queue whose gains grow: the diminishing-return difference is contradicted.
+    assert spec.judge(mochi_queue.verdict, results(0.90, 0.91, 0.95, 0.97))[0] == "contradicted"
+    assert spec.judge(mochi_queue.verdict, results(0.90, 0.94, 0.95, 0.94))[0] == "contradicted"
 
 
 @pytest.mark.parametrize("slug", run.SLUGS)
@@ -427,7 +476,10 @@ SLOW_CELLS = {"dcl_batch_size": ["ntxent_b32", "dcl_b32"],
               "directpred": ["byol_no_predictor", "directpred"],
               "projection_head": ["simclr_linear_head"],
               "multiview": ["pairwise_v3", "mv_dhel_v3"],
-              "methods_mnist5k": ["clip"]}
+              "methods_mnist5k": ["clip"],
+              "dcl_temperature": ["dclw_t0p05"],
+              "mv_dhel_views": ["mv_dhel_v5"],
+              "mochi_queue": ["moco_q4096", "mochi_q1024"]}
 
 
 @pytest.mark.slow
@@ -444,6 +496,10 @@ def test_every_slug_runs_at_tiny_scale(slug, tmp_path, monkeypatch):
     metrics = {r["cell"]: r["metrics"] for r in saved["runs"]}
     if slug == "directpred":
         assert "learned_projection.embedding_std_ratio" in metrics["byol_no_predictor"]
+    if slug == "dcl_temperature":
+        assert 0.0 <= metrics["dclw_t0p05"]["learned.low_label_probe_5shot"] <= 1.0
+    if slug == "mv_dhel_views":
+        assert 1.0 <= metrics["mv_dhel_v5"]["learned_projection.rankme"] <= 16.0
     if slug == "methods_mnist5k":
         assert 0.0 <= metrics["clip"]["learned.zero_shot"] <= 1.0
         assert "random_init.linear_probe" in metrics["clip"]

@@ -3,7 +3,9 @@
 The JSON keeps everything needed to re-render and re-judge: every per-seed number, each run's
 command, workdir, status and wall time, the scale and seeds, the git commit and the device.
 The Markdown shows our mean ± std over seeds, then the paper's numbers in a separate table
-labelled as the paper's, then the verdict computed from our numbers.
+labelled as the paper's, then the verdict computed from our numbers by the interval rule of
+``experiments.stats``, with a table of every claimed difference (mean, 95% paired t and
+bootstrap intervals, n paired seeds, the rule's outcome).
 """
 
 from __future__ import annotations

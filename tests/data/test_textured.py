@@ -24,7 +24,8 @@ def test_textured_digits_source():
     assert len(source) == len(base) and source.info.name == "textured:digits"
     assert source.info.image_shape == (8, 8, 1) and source.info.num_classes == 10
     record = source[3]
-    assert set(record) == {"image", "label", "texture_label"} and record["label"] == base[3]["label"]
+    assert set(record) == {"image", "label", "texture_label"}
+    assert record["label"] == base[3]["label"]
     assert record["image"].dtype == np.uint8 and record["image"].shape == (8, 8, 1)
     textures = source.texture_labels
     assert set(np.unique(textures)) == set(range(len(DEFAULT_TEXTURES)))

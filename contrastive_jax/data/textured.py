@@ -77,6 +77,9 @@ class TexturedSource:
         if channels != 1:
             raise ValueError(f"textured:{info.name} needs a grayscale source, got {channels} "
                              f"channels.")
+        if not hasattr(base, "as_arrays"):
+            raise ValueError(f"textured:{info.name} needs an in-memory source (mnist5k, digits: "
+                             f"one with as_arrays()).")
         arrays = base.as_arrays()
         digits, self.labels = arrays["image"], np.asarray(arrays["label"], np.int32)
         self.textures = tuple(textures)

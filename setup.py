@@ -19,6 +19,7 @@ setup(
         "absl-py>=2.0",
         "numpy>=1.26",
         "scikit-learn>=1.4",
+        "scikit-image>=0.22",  # bundled textures of data.textured (textured:<source>)
         "mlxtend>=0.23",
         "tqdm>=4.66",
         "matplotlib>=3.8",

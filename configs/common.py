@@ -40,7 +40,10 @@ def base_config() -> ml_collections.ConfigDict:
     """The top-level keys every experiment has, with CPU-friendly defaults."""
     config = ml_collections.ConfigDict()
     config.seed = 0
-    config.dataset = ml_collections.ConfigDict(dict(name="mnist5k", data_dir="", download=False))
+    # imbalance: 1 (balanced), or a ratio r > 1 for a long-tailed training set whose class c
+    # keeps n_max * r ** (-c / (C - 1)) examples (data.imbalance); evaluation stays balanced.
+    config.dataset = ml_collections.ConfigDict(dict(name="mnist5k", data_dir="", download=False,
+                                                    imbalance=1.0))
     config.augment = ml_collections.ConfigDict(dict(name="none"))
     config.encoder = ml_collections.ConfigDict(dict(name="convnet"))
     config.method = ml_collections.ConfigDict(dict(name="simclr"))
@@ -57,7 +60,10 @@ def base_config() -> ml_collections.ConfigDict:
         final_baselines=True, plot_embedding=True,
         # Extra rows / keys in summary.json for experiments/: a probe of the projector output
         # ("learned_projection") and label-free diagnostics (RankMe, std) of every row.
-        probe_projection=False, diagnostics=False))
+        probe_projection=False, diagnostics=False,
+        # Low-label probes (evaluate.low_label): e.g. (1, 5, 10, 100) labelled examples per
+        # class, averaged over low_label_draws seeded draws, fixed probe L2; () is off.
+        low_label_shots=(), low_label_draws=5, low_label_l2=1e-2))
     config.checkpoint = ml_collections.ConfigDict(dict(every_steps=100, max_to_keep=3))
     config.log_every_steps = 10
     # Activations' dtype: "bfloat16" for mixed precision (parameters, gradients, optimizer
@@ -78,7 +84,7 @@ def image_folder_dataset(config: ml_collections.ConfigDict, image_size: int = 64
     a placeholder until ``--config.dataset.name=folder:/path`` sets the folder."""
     config.dataset = ml_collections.ConfigDict(dict(
         name="folder", data_dir="", download=False, image_size=image_size, channels=3,
-        on_bad_file="skip"))
+        on_bad_file="skip", imbalance=1.0))
     config.augment = ml_collections.ConfigDict(dict(
         name="simclr", crop_scale=(0.08, 1.0), flip=True, jitter_strength=1.0, grayscale_p=0.2,
         blur_p=0.5))
@@ -127,7 +133,8 @@ def paper_scale(config: ml_collections.ConfigDict, dataset: str, *, batch_size: 
     sets ``--config.optimizer.learning_rate`` too."""
     name = "tfds:imagenet2012" if dataset == "mnist5k" else dataset
     config.dataset = ml_collections.ConfigDict(dict(
-        name=name, data_dir="", download=False, image_size=image_size, channels=3))
+        name=name, data_dir="", download=False, image_size=image_size, channels=3,
+        imbalance=1.0))
     if name == "folder" or name.startswith("folder:"):
         config.dataset.on_bad_file = "skip"
     config.batch_size = batch_size

@@ -125,6 +125,7 @@ DATASETS = Registry(
         "tfds": "contrastive_jax.data.tfds_source:tfds_source",
         "folder": "contrastive_jax.data.folder_source:folder_source",
         "captions": "contrastive_jax.data.captions:captions_source",
+        "textured": "contrastive_jax.data.textured:textured_source",
     },
 )
 

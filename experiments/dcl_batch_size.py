@@ -3,8 +3,7 @@ denominator should help most when the batch, hence the number of negatives, is s
 
 from __future__ import annotations
 
-from experiments.spec import (
-    TINY, Cell, Column, Experiment, PaperNumbers, combine, mean_of, points)
+from experiments.spec import TINY, Cell, Column, Experiment, PaperNumbers, paired, verdict_from
 
 BATCH_SIZES = (32, 64, 128, 256)
 LOSSES = {"ntxent": ("configs/simclr.py", "NT-Xent (SimCLR)"), "dcl": ("configs/dcl.py", "DCL")}
@@ -46,19 +45,18 @@ def _cells() -> tuple[Cell, ...]:
     return tuple(cells)
 
 
-def verdict(results) -> tuple[str, str]:
-    """DCL better than NT-Xent at every batch size, and by more at the smallest than at the
-    largest batch."""
-    gaps = {b: mean_of(results, f"dcl_b{b}", METRIC) - mean_of(results, f"ntxent_b{b}", METRIC)
-            for b in BATCH_SIZES}
+def verdict(results):
+    """Claimed differences (paired by seed): DCL minus NT-Xent > 0 at every batch size, and
+    that gap larger at the smallest batch than at the largest."""
     smallest, largest = BATCH_SIZES[0], BATCH_SIZES[-1]
-    wins = sum(gap > 0 for gap in gaps.values())
-    checks = [gap > 0 for gap in gaps.values()] + [gaps[smallest] > gaps[largest]]
-    listed = ", ".join(f"{points(g)} (B={b})" for b, g in gaps.items())
-    return combine(checks), (
-        f"DCL minus NT-Xent linear-probe accuracy is {listed} points: DCL is better at {wins} of "
-        f"{len(gaps)} batch sizes, and the gap at B={smallest} is "
-        f"{'larger' if gaps[smallest] > gaps[largest] else 'not larger'} than at B={largest}.")
+    differences = [paired(results, f"DCL - NT-Xent probe, B={b}",
+                          [(1, f"dcl_b{b}", METRIC), (-1, f"ntxent_b{b}", METRIC)])
+                   for b in BATCH_SIZES]
+    differences.append(paired(
+        results, f"(DCL - NT-Xent) at B={smallest} minus at B={largest}",
+        [(1, f"dcl_b{smallest}", METRIC), (-1, f"ntxent_b{smallest}", METRIC),
+         (-1, f"dcl_b{largest}", METRIC), (1, f"ntxent_b{largest}", METRIC)]))
+    return verdict_from(differences)
 
 
 EXPERIMENT = Experiment(

@@ -6,7 +6,8 @@ from __future__ import annotations
 import glob
 import os
 
-from experiments.spec import TINY, Cell, Column, Experiment, finite_values, mean_of, points
+from experiments.spec import (
+    TINY, Cell, Column, Experiment, finite_values, paired, points, verdict_from)
 
 LEARNED = "learned.linear_probe"
 RANDOM = "random_init.linear_probe"
@@ -38,17 +39,12 @@ def beats_random_init(values) -> str:
     return f"{'yes' if learned > random else 'no'} ({points(learned - random)})"
 
 
-def verdict(results) -> tuple[str, str]:
-    """Every method's learned encoder probes better than the same encoder at random init."""
-    margins = {name: mean_of(results, name, LEARNED) - mean_of(results, name, RANDOM)
-               for name in config_names()}
-    losers = [f"{n} ({points(m)})" for n, m in margins.items() if m <= 0]
-    outcome = "holds" if not losers else ("does not hold" if len(losers) == len(margins)
-                                          else "mixed")
-    tail = f"; not: {', '.join(losers)} points" if losers else ""
-    return outcome, (f"{len(margins) - len(losers)} of {len(margins)} methods probe better "
-                     f"than their random-init encoder (smallest margin "
-                     f"{points(min(margins.values()))} points){tail}.")
+def verdict(results):
+    """Claimed differences: for every method, learned minus random-init probe > 0 (both rows
+    of the same run, so paired within each seed)."""
+    return verdict_from([paired(results, f"{name}: learned - random init",
+                                [(1, name, LEARNED), (-1, name, RANDOM)])
+                         for name in config_names()])
 
 
 EXPERIMENT = Experiment(

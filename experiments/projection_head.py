@@ -4,7 +4,7 @@ encoder's features (kept after training) and on the projector's output (where th
 from __future__ import annotations
 
 from experiments.spec import (
-    TINY, Cell, Column, Experiment, PaperNumbers, combine, finite_values, mean_of, points)
+    TINY, Cell, Column, Experiment, PaperNumbers, finite_values, paired, points, verdict_from)
 
 PRE = "learned.linear_probe"
 POST = "learned_projection.linear_probe"
@@ -43,14 +43,12 @@ def _gap(values) -> str:
     return points(sum(pre) / len(pre) - sum(post) / len(post))
 
 
-def verdict(results) -> tuple[str, str]:
-    """The encoder's features probe better than the projector's output, for every head."""
-    gaps = {name: mean_of(results, name, PRE) - mean_of(results, name, POST) for name in HEADS}
-    listed = ", ".join(f"{points(g)} ({HEADS[n][1]})" for n, g in gaps.items())
-    better = sum(g > 0 for g in gaps.values())
-    return combine([g > 0 for g in gaps.values()]), (
-        f"Pre- minus post-projection linear-probe accuracy is {listed} points: the "
-        f"pre-projection features are better for {better} of {len(gaps)} heads.")
+def verdict(results):
+    """Claimed differences: pre- minus post-projection probe > 0 for every head (both probes
+    of the same run, so paired within each seed)."""
+    return verdict_from([paired(results, f"pre - post probe, {label}",
+                                [(1, name, PRE), (-1, name, POST)])
+                         for name, (_, label) in HEADS.items()])
 
 
 EXPERIMENT = Experiment(

@@ -3,7 +3,9 @@
 The JSON keeps everything needed to re-render and re-judge: every per-seed number, each run's
 command, workdir, status and wall time, the scale and seeds, the git commit and the device.
 The Markdown shows our mean ± std over seeds, then the paper's numbers in a separate table
-labelled as the paper's, then the verdict computed from our numbers.
+labelled as the paper's, then the verdict computed from our numbers by the interval rule of
+``experiments.stats``, with a table of every claimed difference (mean, 95% paired t and
+bootstrap intervals, n paired seeds, the rule's outcome).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import sys
 from typing import Sequence
 
 from experiments import launch
-from experiments.spec import Experiment, finite_values, judge
+from experiments import stats
+from experiments.spec import Experiment, SeedValues, finite_values, judge_all
 
 # Statuses of a finished run: ran now, reused from its workdir, kept from a saved <slug>.json.
 FINISHED = ("ok", "cached", "saved")
@@ -27,13 +30,16 @@ DEVICE_PROBE = ("import jax; d = jax.devices()[0]; "
 
 
 def cell_results(records: Sequence[dict]) -> dict[str, dict[str, list[float]]]:
-    """``{cell: {metric: [value per finished seed, in seed order]}}`` from run records."""
-    results: dict[str, dict[str, list[float]]] = {}
+    """``{cell: {metric: [value per finished seed, in seed order]}}`` from run records; each
+    list is a ``SeedValues`` whose ``seeds`` pair the values of different cells by seed."""
+    results: dict[str, dict[str, SeedValues]] = {}
     finished = [r for r in records if r.get("status") in FINISHED]
     for record in sorted(finished, key=lambda r: r["seed"]):
         cell = results.setdefault(record["cell"], {})
         for key, value in record["metrics"].items():
-            cell.setdefault(key, []).append(value)
+            values = cell.setdefault(key, SeedValues())
+            values.append(value)
+            values.seeds.append(record["seed"])
     return results
 
 
@@ -89,8 +95,10 @@ def build_report(experiment: Experiment, *, scale: str, seeds: Sequence[int],
 
 
 def verdict_of(experiment: Experiment, report: dict) -> dict:
-    outcome, reason = judge(experiment.verdict, cell_results(report["runs"]))
-    return {"outcome": outcome, "reason": reason}
+    """``{"outcome", "reason", "differences"}``: the rule's verdict (``experiments.stats``) and
+    each claimed difference judged (``None`` for a legacy verdict that has none)."""
+    outcome, reason, differences = judge_all(experiment.verdict, cell_results(report["runs"]))
+    return {"outcome": outcome, "reason": reason, "differences": differences}
 
 
 def write_report(report: dict, results_dir: str, markdown: str) -> tuple[str, str]:
@@ -219,6 +227,43 @@ def _saved_note(runs: Sequence[dict]) -> str:
             f"from their workdirs, in this sweep.")
 
 
+def _interval(low: float, high: float, percent: bool) -> str:
+    if not (low == low and high == high):  # NaN: fewer than 2 paired seeds
+        return "–"
+    scale = 100.0 if percent else 1.0
+    return f"[{scale * low:+.2f}, {scale * high:+.2f}]"
+
+
+def _differences(verdict: dict) -> list[str]:
+    """The table of claimed differences under the verdict: mean, both intervals, the rule."""
+    judged = verdict.get("differences")
+    if judged is None:
+        return ["No interval: this verdict was computed on means by a verdict function "
+                "written before the interval rule; it is not a `holds` under the rule.", ""]
+    if not judged:
+        return []
+    lines = [f"Each claimed difference is paired by seed (cell A's seed s minus cell B's seed "
+             f"s); the verdict reads its 95% paired t interval (Student t, n - 1 degrees of "
+             f"freedom): `holds` when it excludes zero on the claimed side, `contradicted` when "
+             f"it excludes zero on the other side, else `inconclusive`; the claim holds when "
+             f"every difference holds and is contradicted when any is. The percentile "
+             f"bootstrap interval ({stats.BOOTSTRAP_RESAMPLES:,} resamples of the seeds, fixed "
+             f"RNG) is shown for comparison only. Accuracies in points.", ""]
+    rows = [[j["claim"], "> 0" if j["direction"] > 0 else "< 0", str(j["n"]),
+             f"{(100.0 if j['percent'] else 1.0) * j['mean']:+.2f}" if j["n"] else "–",
+             _interval(j["t_low"], j["t_high"], j["percent"]),
+             _interval(j["boot_low"], j["boot_high"], j["percent"]), j["outcome"]]
+            for j in judged]
+    lines += _table(("claimed difference", "claimed sign", "n paired seeds", "mean",
+                     "95% paired t interval", "95% bootstrap interval", "verdict"), rows)
+    few = sorted({j["n"] for j in judged if j["n"] < stats.MIN_SEEDS})
+    if few:
+        lines += ["", f"Fewer than {stats.MIN_SEEDS} paired seeds (n = "
+                      f"{', '.join(map(str, few))}): re-run with `--seeds {stats.MIN_SEEDS}` "
+                      f"(finished seeds are reused) before reading a verdict from this page."]
+    return lines + [""]
+
+
 def render_markdown(experiment: Experiment, report: dict) -> str:
     """The results page: our table, commands, the paper's numbers, the verdict."""
     header, rows = _our_rows(experiment, report)
@@ -237,6 +282,7 @@ def render_markdown(experiment: Experiment, report: dict) -> str:
         *_commands(report), *_failures(report),
         *_paper_section(experiment), "",
         f"## Verdict (from our numbers): {report['verdict']['outcome']}", "",
+        *_differences(report["verdict"]),
         report["verdict"]["reason"], "",
     ]
     return "\n".join(lines)

@@ -29,7 +29,8 @@ from typing import Sequence
 from experiments import launch, report
 from experiments.spec import SCALES, Experiment
 
-SLUGS = ("dcl_batch_size", "directpred", "projection_head", "multiview", "methods_mnist5k")
+SLUGS = ("dcl_batch_size", "directpred", "projection_head", "multiview", "methods_mnist5k",
+         "dcl_temperature", "mv_dhel_views", "mochi_queue")
 DEFAULT_RESULTS_DIR = os.path.join(launch.REPO_ROOT, "experiments", "results")
 
 
@@ -45,7 +46,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("slug", help=f"one of: {', '.join(SLUGS)}")
     parser.add_argument("--scale", choices=SCALES, default="small")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    parser.add_argument("--seeds", type=int, default=5,
+                        help="seeds 0..N-1 (default 5, the fewest a claimed difference is read "
+                             "from; see experiments/stats.py)")
     parser.add_argument("--parallel", type=int, default=1, help="runs at once (default 1)")
     parser.add_argument("--runs_root", default=os.path.join(launch.REPO_ROOT, "runs"))
     parser.add_argument("--results_dir", default=None,

@@ -5,8 +5,10 @@ overrides for each scale (``tiny`` for tests, ``small`` for a 2-core CPU, ``pape
 paper's setting). Configs know the scales ``tiny`` and ``small``; ``paper`` starts from the
 config's ``small`` setting and overrides everything the paper fixes.
 
-Verdicts read our numbers as ``results[cell][metric] -> [one value per seed]`` and return
-``(verdict, reason)`` with verdict in ``VERDICTS``.
+Verdicts read our numbers as ``results[cell][metric] -> [one value per seed]`` (a
+``SeedValues`` list: ``.seeds`` names the seed of each value) and return
+``(verdict, reason, differences)``: each claimed difference is a ``Difference`` of per-seed
+paired values (``paired``), judged by the rule in ``experiments.stats`` (``verdict_from``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,14 @@ import dataclasses
 import math
 from typing import Any, Callable, Mapping, Sequence
 
+from experiments import stats
+
 SCALES = ("tiny", "small", "paper")
 CONFIG_SCALE = {"tiny": "tiny", "small": "small", "paper": "small"}
-VERDICTS = ("holds", "does not hold", "mixed", "incomplete")
+VERDICTS = ("holds", "contradicted", "inconclusive", "incomplete")
+# Outcomes of verdict functions written before the interval rule (means only); still accepted
+# from a module that returns no differences, and the page then says it has no interval.
+LEGACY_VERDICTS = ("does not hold", "mixed")
 
 # Every tiny run: a few steps on the 1,797-image digits set, one probe setting, no plots. It
 # checks that the sweep runs end to end, not what the numbers are.
@@ -115,6 +122,87 @@ def mean_of(results: Results, cell: str, key: str) -> float:
     return sum(values) / len(values)
 
 
+class SeedValues(list):
+    """The per-seed values of one metric of one cell, in seed order; ``seeds[i]`` is the seed of
+    value ``i``. A plain list (hand-made results) counts as seeds ``0..n-1``."""
+
+    def __init__(self, values=(), seeds=None):
+        super().__init__(values)
+        self.seeds = list(range(len(self))) if seeds is None else list(seeds)
+        if len(self.seeds) != len(self):
+            raise ValueError(f"{len(self)} values for {len(self.seeds)} seeds")
+
+
+def seed_values(results: Results, cell: str, key: str) -> dict[int, float]:
+    """``{seed: value}`` of the finite values of ``key`` in ``cell``."""
+    values = results.get(cell, {}).get(key, [])
+    seeds = getattr(values, "seeds", range(len(values)))
+    return {int(s): float(v) for s, v in zip(seeds, values)
+            if v is not None and math.isfinite(float(v))}
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    """One claimed difference: per-seed paired values ``values[i]`` (seed ``seeds[i]``) and the
+    claimed sign ``direction`` (+1: positive). ``percent``: values are accuracies (shown in
+    points); else shown as they are."""
+
+    claim: str
+    seeds: tuple[int, ...]
+    values: tuple[float, ...]
+    direction: int = 1
+    percent: bool = True
+
+    def judged(self) -> dict:
+        return {"claim": self.claim, "direction": self.direction, "percent": self.percent,
+                "seeds": list(self.seeds), "values": list(self.values),
+                **stats.judge_difference(self.values, self.direction)}
+
+
+def paired(results: Results, claim: str, terms: Sequence[tuple[float, str, str]], *,
+           direction: int = 1, constant: float = 0.0, percent: bool = True) -> Difference:
+    """The per-seed linear combination ``constant + sum_j w_j * results[cell_j][key_j][seed]``
+    over the seeds every term has, for ``terms = [(w_j, cell_j, key_j), ...]``; e.g.
+    ``[(1, "dcl_b32", m), (-1, "ntxent_b32", m)]`` is DCL minus NT-Xent at B=32, seed by seed.
+    ``Incomplete`` when a term has no finite value."""
+    per_term = []
+    for _, cell, key in terms:
+        values = seed_values(results, cell, key)
+        if not values:
+            raise Incomplete(f"{cell}: {key}")
+        per_term.append(values)
+    seeds = sorted(set.intersection(*(set(v) for v in per_term)))
+    values = tuple(constant + sum(w * v[s] for (w, _, _), v in zip(terms, per_term))
+                   for s in seeds)
+    return Difference(claim, tuple(seeds), values, direction, percent)
+
+
+def difference_text(judged: Mapping[str, Any]) -> str:
+    """``+0.20 [-0.31, +0.71] (n=3)``: mean and 95% t interval, in points for accuracies."""
+    scale = 100.0 if judged["percent"] else 1.0
+    if judged["n"] == 0:
+        return "no paired seeds"
+    if judged["n"] < 2:
+        return f"{scale * judged['mean']:+.2f} (n=1, no interval)"
+    return (f"{scale * judged['mean']:+.2f} [{scale * judged['t_low']:+.2f}, "
+            f"{scale * judged['t_high']:+.2f}] (n={judged['n']})")
+
+
+def verdict_from(differences: Sequence[Difference], summary: str = ""
+                 ) -> tuple[str, str, list[dict]]:
+    """The claim's verdict from its claimed differences (``stats.overall`` of each one's rule),
+    a reason listing each with its interval, and the judged differences for the page."""
+    judged = [d.judged() for d in differences]
+    outcome = stats.overall([j["outcome"] for j in judged])
+    counts = {o: sum(j["outcome"] == o for j in judged) for o in stats.OUTCOMES}
+    listed = "; ".join(f"{j['claim']}: {difference_text(j)} {j['outcome']}" for j in judged)
+    reason = (f"{summary + ' ' if summary else ''}Of {len(judged)} claimed differences "
+              f"(mean and 95% paired t interval; accuracies in points), "
+              f"{counts['holds']} hold, {counts['contradicted']} are contradicted and "
+              f"{counts['inconclusive']} are inconclusive: {listed}.")
+    return outcome, reason, judged
+
+
 def combine(checks: Sequence[bool]) -> str:
     """``holds`` if every check passes, ``does not hold`` if none does, else ``mixed``."""
     if all(checks):
@@ -124,15 +212,26 @@ def combine(checks: Sequence[bool]) -> str:
     return "mixed"
 
 
-def judge(verdict: Callable[[Results], tuple[str, str]], results: Results) -> tuple[str, str]:
-    """Run a verdict function; missing numbers give ``incomplete`` naming what is missing."""
-    try:
-        outcome, reason = verdict(results)
-    except Incomplete as missing:
-        return "incomplete", f"no finite result for {missing.args[0]} (not run, or failed)."
-    if outcome not in VERDICTS:
-        raise ValueError(f"verdict {outcome!r} is not one of {VERDICTS}.")
+def judge(verdict: Callable[[Results], tuple], results: Results) -> tuple[str, str]:
+    """``(outcome, reason)`` of a verdict function (see ``judge_all``)."""
+    outcome, reason, _ = judge_all(verdict, results)
     return outcome, reason
+
+
+def judge_all(verdict: Callable[[Results], tuple], results: Results
+              ) -> tuple[str, str, list[dict] | None]:
+    """Run a verdict function: ``(outcome, reason, judged differences)``; missing numbers give
+    ``incomplete`` naming what is missing. A legacy verdict (two values, no differences) gives
+    ``None`` differences."""
+    try:
+        returned = verdict(results)
+    except Incomplete as missing:
+        return "incomplete", f"no finite result for {missing.args[0]} (not run, or failed).", []
+    outcome, reason, judged = (*returned, None) if len(returned) == 2 else returned
+    valid = VERDICTS + (LEGACY_VERDICTS if judged is None else ())
+    if outcome not in valid:
+        raise ValueError(f"verdict {outcome!r} is not one of {valid}.")
+    return outcome, reason, judged
 
 
 def points(value: float) -> str:

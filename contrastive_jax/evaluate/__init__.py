@@ -1,6 +1,7 @@
 """Evaluation of learned representations: streamed features, and metrics on feature arrays.
 
 * ``knn_accuracy`` / ``knn_predict``: weighted cosine kNN (InstDisc, DINO).
+* ``low_label_scores``: linear probe and kNN from k labelled examples per class, R draws.
 * ``linear_probe``: L2-regularized multinomial logistic regression, L2 chosen on a validation
   split, full-batch L-BFGS in JAX.
 * ``zero_shot_accuracy``: CLIP-style classification from class text embeddings.
@@ -29,6 +30,7 @@ from contrastive_jax.evaluate.evaluators import (
     DiagnosticsEvaluator,
     KnnEvaluator,
     LinearProbeEvaluator,
+    LowLabelEvaluator,
     RetrievalEvaluator,
     ZeroShotEvaluator,
     embed_texts,
@@ -36,6 +38,7 @@ from contrastive_jax.evaluate.evaluators import (
 )
 from contrastive_jax.evaluate.evaluators import from_config as evaluators_from_config
 from contrastive_jax.evaluate.features import (
+    RelabeledFeatures,
     SplitFeatures,
     array_batches,
     embed_dataset,
@@ -50,6 +53,7 @@ from contrastive_jax.evaluate.linear_probe import (
     linear_probe,
     predict_logits,
 )
+from contrastive_jax.evaluate.low_label import draw_shots, low_label_scores
 from contrastive_jax.evaluate.plots import plot_embedding, plot_metrics
 from contrastive_jax.evaluate.retrieval import retrieval_ranks, retrieval_recall
 from contrastive_jax.evaluate.zero_shot import (
@@ -64,12 +68,15 @@ __all__ = [
     "KnnEvaluator",
     "LinearModel",
     "LinearProbeEvaluator",
+    "LowLabelEvaluator",
+    "RelabeledFeatures",
     "RetrievalEvaluator",
     "SplitFeatures",
     "ZeroShotEvaluator",
     "alignment",
     "array_batches",
     "class_embeddings",
+    "draw_shots",
     "embed_dataset",
     "embed_split",
     "embed_texts",
@@ -78,6 +85,7 @@ __all__ = [
     "knn_accuracy",
     "knn_predict",
     "l2_normalize",
+    "low_label_scores",
     "linear_probe",
     "per_dimension_std",
     "plot_embedding",

@@ -23,8 +23,11 @@ from contrastive_jax.evaluate.features import (
     array_batches,
     embed_split,
 )
-from contrastive_jax.evaluate.knn import knn_accuracy
-from contrastive_jax.evaluate.linear_probe import DEFAULT_L2_GRID, linear_probe
+from contrastive_jax.evaluate.knn import knn_accuracy, knn_predict
+from contrastive_jax.evaluate.linear_probe import DEFAULT_L2_GRID, linear_probe, predict_logits
+from contrastive_jax.evaluate.low_label import DEFAULT_L2 as LOW_LABEL_L2
+from contrastive_jax.evaluate.low_label import DEFAULT_SHOTS, low_label_scores
+from contrastive_jax.evaluate.per_class import per_class_scores
 from contrastive_jax.evaluate.retrieval import retrieval_recall
 from contrastive_jax.evaluate.zero_shot import zero_shot_accuracy
 
@@ -52,15 +55,26 @@ class KnnEvaluator(SplitEvaluator):
     (``knn_accuracy``). Yields ``("knn", accuracy)``."""
 
     def __init__(self, embed_fn: EmbedFn, *, train_batches, test_batches, num_classes: int,
-                 k: int = 20, temperature: float = 0.07, weighting: str = "distance"):
+                 k: int = 20, temperature: float = 0.07, weighting: str = "distance",
+                 class_counts=None):
         super().__init__(embed_fn, train_batches=train_batches, test_batches=test_batches)
         self.num_classes, self.k, self.temperature = num_classes, k, temperature
-        self.weighting = weighting
+        self.weighting, self.class_counts = weighting, class_counts
 
     def evaluate(self, features: SplitFeatures) -> Iterator[tuple[str, float]]:
-        yield "knn", float(knn_accuracy(
-            *features[TRAIN], *features[TEST], num_classes=self.num_classes, k=self.k,
-            temperature=self.temperature, weighting=self.weighting))
+        """With ``class_counts`` (a long-tailed training set's, ``evaluate.per_class``) also
+        ``knn_class{c}``, ``knn_head`` and ``knn_tail``."""
+        options = dict(num_classes=self.num_classes, k=self.k, temperature=self.temperature,
+                       weighting=self.weighting)
+        if self.class_counts is None:
+            yield "knn", float(knn_accuracy(*features[TRAIN], *features[TEST], **options))
+            return
+        test_features, test_labels = features[TEST]
+        predictions = knn_predict(*features[TRAIN], test_features, **options)
+        yield "knn", float(np.mean(predictions == test_labels))
+        yield from per_class_scores("knn", predictions, test_labels,
+                                    num_classes=self.num_classes,
+                                    class_counts=self.class_counts).items()
 
 
 class LinearProbeEvaluator(SplitEvaluator):
@@ -69,17 +83,46 @@ class LinearProbeEvaluator(SplitEvaluator):
 
     def __init__(self, embed_fn: EmbedFn, *, train_batches, test_batches, num_classes: int,
                  l2_grid: Sequence[float] = DEFAULT_L2_GRID, max_iter: int = 1000,
-                 val_fraction: float = 0.1, seed: int = 0, standardize: bool = True):
+                 val_fraction: float = 0.1, seed: int = 0, standardize: bool = True,
+                 class_counts=None):
         super().__init__(embed_fn, train_batches=train_batches, test_batches=test_batches)
-        self.num_classes = num_classes
+        self.num_classes, self.class_counts = num_classes, class_counts
         self.options = dict(l2_grid=tuple(l2_grid), max_iter=max_iter,
                             val_fraction=val_fraction, seed=seed, standardize=standardize)
 
     def evaluate(self, features: SplitFeatures) -> Iterator[tuple[str, float]]:
+        """With ``class_counts`` (a long-tailed training set's, ``evaluate.per_class``) also
+        ``linear_probe_class{c}``, ``linear_probe_head`` and ``linear_probe_tail``."""
         result = linear_probe(*features[TRAIN], *features[TEST], num_classes=self.num_classes,
                               **self.options)
         yield "linear_probe", float(result["accuracy"])
         yield "linear_probe_l2", float(result["l2"])
+        if self.class_counts is not None:
+            test_features, test_labels = features[TEST]
+            predictions = np.asarray(predict_logits(result["model"], test_features)).argmax(-1)
+            yield from per_class_scores("linear_probe", predictions, test_labels,
+                                        num_classes=self.num_classes,
+                                        class_counts=self.class_counts).items()
+
+
+class LowLabelEvaluator(SplitEvaluator):
+    """Linear probe and kNN from ``k`` labelled train examples per class, averaged over
+    ``draws`` seeded draws (``evaluate.low_label``). Yields ``low_label_probe_{k}shot``,
+    ``low_label_knn_{k}shot`` and their ``_std`` over draws."""
+
+    def __init__(self, embed_fn: EmbedFn, *, train_batches, test_batches, num_classes: int,
+                 shots: Sequence[int] = DEFAULT_SHOTS, draws: int = 5, seed: int = 0,
+                 l2: float = LOW_LABEL_L2, max_iter: int = 1000, knn_k: int = 20,
+                 knn_temperature: float = 0.07):
+        super().__init__(embed_fn, train_batches=train_batches, test_batches=test_batches)
+        self.num_classes = num_classes
+        self.options = dict(shots=tuple(int(k) for k in shots), draws=int(draws), seed=seed,
+                            l2=float(l2), max_iter=max_iter, knn_k=knn_k,
+                            knn_temperature=knn_temperature)
+
+    def evaluate(self, features: SplitFeatures) -> Iterator[tuple[str, float]]:
+        yield from low_label_scores(*features[TRAIN], *features[TEST],
+                                    num_classes=self.num_classes, **self.options).items()
 
 
 class DiagnosticsEvaluator(SplitEvaluator):
@@ -152,21 +195,32 @@ class RetrievalEvaluator:
 
 
 def from_config(eval_config: Mapping[str, Any], embed_fn: EmbedFn, *, train_batches,
-                test_batches, num_classes: int) -> list[SplitEvaluator]:
+                test_batches, num_classes: int, class_counts=None) -> list[SplitEvaluator]:
     """The evaluators of one encoder's table row that ``eval_config`` asks for: kNN
     (``knn_k``, ``knn_temperature``), the linear probe when ``final_linear_probe``
-    (``probe_l2_grid``, ``probe_max_iter``) and the diagnostics when ``diagnostics``."""
+    (``probe_l2_grid``, ``probe_max_iter``), the diagnostics when ``diagnostics`` and the
+    low-label probes when ``low_label_shots`` is not empty (``low_label_draws``,
+    ``low_label_l2``). ``class_counts`` (the training set's, when it is long-tailed) adds
+    per-class, head and tail accuracy to the kNN and the probe."""
     splits = dict(train_batches=train_batches, test_batches=test_batches)
     evaluators: list[SplitEvaluator] = [KnnEvaluator(
         embed_fn, **splits, num_classes=num_classes, k=int(eval_config["knn_k"]),
-        temperature=float(eval_config["knn_temperature"]))]
+        temperature=float(eval_config["knn_temperature"]), class_counts=class_counts)]
     if eval_config["final_linear_probe"]:
         evaluators.append(LinearProbeEvaluator(
             embed_fn, **splits, num_classes=num_classes,
             l2_grid=tuple(eval_config["probe_l2_grid"]),
-            max_iter=int(eval_config["probe_max_iter"])))
+            max_iter=int(eval_config["probe_max_iter"]), class_counts=class_counts))
     if eval_config.get("diagnostics", False):
         evaluators.append(DiagnosticsEvaluator(embed_fn, test_batches=test_batches))
+    if eval_config.get("low_label_shots", ()):
+        evaluators.append(LowLabelEvaluator(
+            embed_fn, **splits, num_classes=num_classes,
+            shots=tuple(eval_config["low_label_shots"]),
+            draws=int(eval_config.get("low_label_draws", 5)),
+            l2=float(eval_config.get("low_label_l2", LOW_LABEL_L2)),
+            max_iter=int(eval_config["probe_max_iter"]), knn_k=int(eval_config["knn_k"]),
+            knn_temperature=float(eval_config["knn_temperature"])))
     return evaluators
 
 

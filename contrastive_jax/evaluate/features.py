@@ -69,6 +69,25 @@ class SplitFeatures:
         return all(np.isfinite(self[name][0]).all() for name in names)
 
 
+class RelabeledFeatures:
+    """The features of another ``SplitFeatures`` with other labels: ``labels[split]`` int [N]
+    (in the order of the split's rows), e.g. a textured source's texture labels, so a probe
+    of a second label reuses the embedding of the first."""
+
+    def __init__(self, features: SplitFeatures, labels: Mapping[str, np.ndarray]):
+        self.features, self.labels = features, dict(labels)
+
+    def __getitem__(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        embedded, _ = self.features[split]
+        labels = np.asarray(self.labels[split], np.int32).reshape(-1)
+        if len(labels) != len(embedded):
+            raise ValueError(f"{len(labels)} labels for {len(embedded)} rows of split {split!r}")
+        return embedded, labels
+
+    def all_finite(self, *names: str) -> bool:
+        return self.features.all_finite(*names)
+
+
 def array_batches(arrays: Mapping[str, np.ndarray], batch_size: int):
     """In-memory arrays as ``(batch, num_valid)`` batches of exactly ``batch_size`` rows, the
     last padded by repeating its final row (for small inputs such as class prompts)."""

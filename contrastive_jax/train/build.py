@@ -31,6 +31,9 @@ _SECTION_RANGES = (
     ("eval", "probe_max_iter", lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
     ("eval", "probe_l2_grid", lambda v: len(v) >= 1 and all(x > 0 for x in v),
      "a non-empty list of L2 weights > 0"),
+    ("eval", "low_label_shots", lambda v: all(isinstance(k, int) and k >= 1 for k in v),
+     "a list of positive integers (labelled examples per class), () for none"),
+    ("eval", "low_label_draws", lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
     ("checkpoint", "every_steps", lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
     ("checkpoint", "max_to_keep", lambda v: isinstance(v, int) and v >= 1, "a positive integer"),
 )
@@ -70,6 +73,10 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
         if key in config[section] and not valid(config[section][key]):
             raise ValueError(f"config.{section}.{key} must be {expected}, got "
                              f"{config[section][key]!r}.")
+    imbalance = config.dataset.get("imbalance", 1.0)
+    if not isinstance(imbalance, (int, float)) or not math.isfinite(imbalance) or imbalance < 1:
+        raise ValueError(f"config.dataset.imbalance must be a ratio >= 1 (1: balanced; 10: the "
+                         f"most frequent class has 10x the least frequent), got {imbalance!r}.")
     if config.get("nonfinite", "stop") not in NONFINITE_POLICIES:
         raise ValueError(f"config.nonfinite must be one of {NONFINITE_POLICIES}, "
                          f"got {config.nonfinite!r}.")
@@ -177,6 +184,9 @@ class Parts:
     make_views: object
     method: object
     host_crop: object = None  # data.host_image.HostCrop for a variable-size source
+    # The balanced train split the probes read when ``train_source`` is a long-tailed subset
+    # of it (``dataset.imbalance``); None: the probes read ``train_source``.
+    probe_source: object = None
 
 
 def build_views(augment_config: ml_collections.ConfigDict):
@@ -200,14 +210,22 @@ def build_parts(config: ml_collections.ConfigDict) -> Parts:
     test_source = build_source(config.dataset.name, "test", data_dir=data_dir, seed=config.seed,
                                **options)
     check_text_vocabulary(config, train_source)
+    probe_source = None
+    ratio = float(config.dataset.get("imbalance", 1.0))
+    if ratio != 1.0:  # long-tailed training set; the probes and the test split stay balanced
+        from contrastive_jax.data.imbalance import long_tailed
+
+        probe_source = train_source
+        train_source = long_tailed(train_source, ratio=ratio, seed=config.seed)
     make_views = build_views(config.augment)
     host_crop = build_host_crop(train_source.info, make_views)
     method = build_method(config, image_shape=train_source.info.image_shape,
                           make_views=make_views, num_classes=train_source.info.num_classes)
-    return Parts(train_source, test_source, make_views, method, host_crop)
+    return Parts(train_source, test_source, make_views, method, host_crop, probe_source)
 
 
-DATASET_COMMON_KEYS = ("name", "data_dir", "download")
+# ``imbalance`` is read by ``build_parts`` (data.imbalance), not passed to the source.
+DATASET_COMMON_KEYS = ("name", "data_dir", "download", "imbalance")
 
 
 def dataset_options(dataset_config) -> dict:

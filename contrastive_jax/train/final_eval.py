@@ -10,7 +10,12 @@ images.
 
 Options read by ``experiments/``: ``eval.probe_projection`` adds a ``learned_projection`` row
 (the projector's output, probed like the encoder's features); ``eval.diagnostics`` adds RankMe,
-uniformity and per-dimension std (collapse measures) to every row. Image-text methods (with
+uniformity and per-dimension std (collapse measures) to every row; ``eval.low_label_shots``
+adds the low-label probes (``evaluate.low_label``). A long-tailed training set
+(``dataset.imbalance``) is probed on the balanced train split, and its rows gain per-class,
+head and tail accuracy (``evaluate.per_class``) and the summary ``train_class_counts``; a
+source with a second label (``textured:<source>``'s texture) adds ``texture_knn`` and
+``texture_linear_probe`` to every row. Image-text methods (with
 ``embed_text``, on a ``captions:`` source) also get ``zero_shot`` accuracy in their rows.
 
 ``summary.json`` also records ``knn_k``, ``bad_files`` (unreadable image files a folder source
@@ -66,7 +71,10 @@ class Evaluation:
         self.batch_size = eval_batch_size(eval_config.batch_size, self.mesh)
         loader = lambda source: lambda: make_eval_loader(
             source, batch_size=self.batch_size, transform=transform)
-        self.splits = {"train": loader(parts.train_source), "test": loader(parts.test_source)}
+        # A long-tailed training set (dataset.imbalance) is probed on the balanced train split.
+        probe_source = getattr(parts, "probe_source", None) or parts.train_source
+        self.class_counts = getattr(parts.train_source, "class_counts", None)
+        self.splits = {"train": loader(probe_source), "test": loader(parts.test_source)}
         # Unreadable files a folder source skipped (``dataset.on_bad_file="skip"``), both splits.
         self.sources = (parts.train_source, parts.test_source)
         self.prompts = getattr(parts.train_source, "prompts", None)  # captions: [C, T, L]
@@ -77,8 +85,10 @@ class Evaluation:
         self.labelled = self.num_classes > 0
         self.evaluators = evaluate.evaluators_from_config(
             eval_config, self.embed_fn("embed"), train_batches=self.splits["train"],
-            test_batches=self.splits["test"], num_classes=self.num_classes
-        ) if self.labelled else []
+            test_batches=self.splits["test"], num_classes=self.num_classes,
+            class_counts=self.class_counts) if self.labelled else []
+        self.extra_labels = extra_label_evaluators(eval_config, self.embed_fn("embed"),
+                                                   probe_source, parts.test_source)
 
     def embed_fn(self, method_fn: str, input_key: str = "image"):
         """``(model, batch) -> (features, labels)`` of the global batch on every process, for
@@ -145,6 +155,10 @@ class Evaluation:
         if not self.labelled:
             return {**self.retrieval(state), "feature_dim": int(features["test"][0].shape[1])}
         row = evaluate.table_row(self.evaluators, features)
+        for name, (labels, evaluators) in self.extra_labels.items():
+            relabeled = evaluate.table_row(evaluators, evaluate.RelabeledFeatures(features, labels))
+            row.update({f"{name}_{key}": value for key, value in relabeled.items()
+                        if key != "feature_dim"})
         zero_shot = None if state is None else self.zero_shot(state)
         return row if zero_shot is None else {**row, "zero_shot": zero_shot}
 
@@ -175,8 +189,26 @@ class Evaluation:
             "bad_files": sum(len(getattr(source, "bad_files", ())) for source in self.sources),
             "held_out_examples": int(len(self.last_labels)), "knn_k": int(self.config.knn_k),
             "results": results, "warnings": summary_warnings(results, self.config.probe_l2_grid),
+            **({} if self.class_counts is None else
+               {"train_class_counts": [int(n) for n in self.class_counts]}),
             "wall_time_s": round(time.time() - start_time, 1), "environment": environment(),
         }
+
+
+def extra_label_evaluators(eval_config, embed_fn, train_source, test_source) -> dict:
+    """``{name: ({"train": labels, "test": labels}, [kNN, linear probe])}`` for each second
+    label a source declares (``extra_labels`` / ``extra_label_classes``, e.g. a textured
+    source's ``texture``): the row gains ``<name>_knn`` and ``<name>_linear_probe``, scored on
+    the same features as the main label."""
+    train_labels = getattr(train_source, "extra_labels", None) or {}
+    test_labels = getattr(test_source, "extra_labels", None) or {}
+    classes = getattr(train_source, "extra_label_classes", None) or {}
+    plain = {**dict(eval_config.items()), "diagnostics": False, "low_label_shots": ()}
+    return {name: ({"train": train_labels[name], "test": test_labels[name]},
+                   evaluate.evaluators_from_config(plain, embed_fn, train_batches=None,
+                                                   test_batches=None,
+                                                   num_classes=int(classes[name])))
+            for name in train_labels if name in test_labels and name in classes}
 
 
 def sharded_embed(fn, mesh, input_key: str = "image"):

@@ -46,10 +46,17 @@ def _flatten(tree, prefix=""):
         yield prefix[:-1], tree
 
 
+# Keys added after runs were recorded, with the value that behaves as their absence: a saved
+# config without the key matches a current one at this value.
+NEUTRAL_DEFAULTS = {"dataset.imbalance": 1.0}
+
+
 def config_differences(saved: dict, current: dict) -> list[str]:
-    """``key: saved -> current`` for every identity key that differs."""
-    saved_flat = {k: v for k, v in _flatten(saved) if not _exempt(k)}
-    current_flat = {k: v for k, v in _flatten(current) if not _exempt(k)}
+    """``key: saved -> current`` for every identity key that differs (a ``NEUTRAL_DEFAULTS``
+    key absent on one side counts as its neutral value)."""
+    saved_flat = {**NEUTRAL_DEFAULTS, **{k: v for k, v in _flatten(saved) if not _exempt(k)}}
+    current_flat = {**NEUTRAL_DEFAULTS,
+                    **{k: v for k, v in _flatten(current) if not _exempt(k)}}
     keys = sorted(set(saved_flat) | set(current_flat))
     return [f"{k}: {saved_flat.get(k, '<absent>')!r} -> {current_flat.get(k, '<absent>')!r}"
             for k in keys if saved_flat.get(k, "<absent>") != current_flat.get(k, "<absent>")]

@@ -18,8 +18,8 @@ import pytest
 
 from contrastive_jax.train.build import build_parts, validate_config
 from experiments import launch, report, run, spec
-from experiments import (dcl_batch_size, directpred, methods_mnist5k, multiview,
-                         projection_head)
+from experiments import (dcl_batch_size, dcl_temperature, directpred, methods_mnist5k,
+                         mochi_queue, multiview, mv_dhel_views, projection_head)
 
 REPO = launch.REPO_ROOT
 
@@ -85,22 +85,42 @@ def test_commands_are_the_main_command_with_seed_and_overrides(tmp_path):
 
 # --- verdicts on hand-made numbers ------------------------------------------------------------
 
+# Per-seed offsets shared by every cell (what pairing by seed cancels) and a small per-cell
+# jitter, so a paired difference of ``gap`` has a tight interval around ``gap``.
+SEED_SHIFT = (0.010, -0.020, 0.015, -0.005, 0.000)
+JITTER = (0.0004, -0.0003, 0.0001, -0.0002, 0.0000)
+
+
+def seeds_of(base, gap=0.0, jitter=0):
+    """Five paired per-seed values: ``base + gap + SEED_SHIFT[s] + (rotated) JITTER[s]``."""
+    noise = JITTER[jitter:] + JITTER[:jitter]
+    return [base + gap + shift + e for shift, e in zip(SEED_SHIFT, noise)]
+
 
 def dcl_results(gaps):
     results = {}
     for b, gap in zip(dcl_batch_size.BATCH_SIZES, gaps):
-        results[f"ntxent_b{b}"] = {dcl_batch_size.METRIC: [0.90, 0.92]}
-        results[f"dcl_b{b}"] = {dcl_batch_size.METRIC: [0.90 + gap, 0.92 + gap]}
+        results[f"ntxent_b{b}"] = {dcl_batch_size.METRIC: seeds_of(0.90)}
+        results[f"dcl_b{b}"] = {dcl_batch_size.METRIC: seeds_of(0.90, gap, jitter=1)}
     return results
 
 
 def test_dcl_verdict():
-    outcome, reason = spec.judge(dcl_batch_size.verdict, dcl_results([0.05, 0.03, 0.02, 0.01]))
-    assert outcome == "holds" and "+5.00 (B=32)" in reason and "+1.00 (B=256)" in reason
+    outcome, reason, judged = spec.judge_all(dcl_batch_size.verdict,
+                                             dcl_results([0.05, 0.03, 0.02, 0.01]))
+    assert outcome == "holds" and "B=32: +5.00 [" in reason and len(judged) == 5
+    assert [j["outcome"] for j in judged] == ["holds"] * 5
     assert spec.judge(dcl_batch_size.verdict,
-                      dcl_results([-0.05, -0.03, -0.02, -0.01]))[0] == "does not hold"
-    assert spec.judge(dcl_batch_size.verdict,
-                      dcl_results([0.01, 0.02, 0.03, 0.04]))[0] == "mixed"
+                      dcl_results([-0.05, -0.03, -0.02, -0.01]))[0] == "contradicted"
+    # Better at every batch size but the gap grows with the batch: the last claim fails.
+    outcome, _, judged = spec.judge_all(dcl_batch_size.verdict, dcl_results([0.01, 0.02, 0.03,
+                                                                             0.04]))
+    assert outcome == "contradicted" and judged[-1]["outcome"] == "contradicted"
+    # Gaps within the seed noise of the cells (no pairing benefit): inconclusive.
+    noisy = dcl_results([0.0, 0.0, 0.0, 0.0])
+    for b in dcl_batch_size.BATCH_SIZES:
+        noisy[f"dcl_b{b}"][dcl_batch_size.METRIC] = list(reversed(seeds_of(0.901)))
+    assert spec.judge(dcl_batch_size.verdict, noisy)[0] == "inconclusive"
     partial = dcl_results([0.05, 0.03, 0.02, 0.01])
     del partial["dcl_b128"]
     outcome, reason = spec.judge(dcl_batch_size.verdict, partial)
@@ -108,71 +128,155 @@ def test_dcl_verdict():
 
 
 def directpred_results(no_predictor_std, direct, linear):
-    def cell(std, probe):
-        return {directpred.STD_RATIO: [std], directpred.RANKME: [1.0 + 50 * std],
-                directpred.METRIC: [probe]}
-    return {"byol_no_predictor": cell(no_predictor_std, 0.5),
-            "byol_linear_predictor": cell(0.8, linear), "byol_mlp_predictor": cell(0.9, 0.97),
-            "directpred": cell(0.85, direct)}
+    def cell(std, probe, jitter):
+        return {directpred.STD_RATIO: seeds_of(std, jitter=jitter),
+                directpred.RANKME: [1.0 + 50 * std] * 5,
+                directpred.METRIC: seeds_of(probe, jitter=jitter)}
+    return {"byol_no_predictor": cell(no_predictor_std, 0.5, 0),
+            "byol_linear_predictor": cell(0.8, linear, 1), "byol_mlp_predictor": cell(0.9, 0.97, 2),
+            "directpred": cell(0.85, direct, 3)}
 
 
 def test_directpred_verdict():
-    outcome, reason = spec.judge(directpred.verdict, directpred_results(0.01, 0.96, 0.95))
-    assert outcome == "holds" and "collapse" in reason and "96.00%" in reason
+    outcome, reason = spec.judge(directpred.verdict, directpred_results(0.03, 0.96, 0.95))
+    assert outcome == "holds" and "RankMe is 2.5" in reason and "+1.00 [" in reason
     assert spec.judge(directpred.verdict,
-                      directpred_results(0.7, 0.90, 0.95))[0] == "does not hold"
-    assert spec.judge(directpred.verdict, directpred_results(0.01, 0.90, 0.95))[0] == "mixed"
+                      directpred_results(0.7, 0.90, 0.95))[0] == "contradicted"
+    assert spec.judge(directpred.verdict,
+                      directpred_results(0.03, 0.90, 0.95))[0] == "contradicted"
+    assert spec.judge(directpred.verdict,
+                      directpred_results(0.03, 0.95, 0.95))[0] == "inconclusive"
 
 
 def projection_results(gaps):
-    return {name: {projection_head.PRE: [0.95, 0.97],
-                   projection_head.POST: [0.95 - gap, 0.97 - gap]}
+    return {name: {projection_head.PRE: seeds_of(0.95),
+                   projection_head.POST: seeds_of(0.95, -gap, jitter=2)}
             for name, gap in zip(projection_head.HEADS, gaps)}
 
 
 def test_projection_head_verdict():
     outcome, reason = spec.judge(projection_head.verdict, projection_results([0.1, 0.2, 0.3]))
-    assert outcome == "holds" and "+10.00" in reason and "3 of 3" in reason
+    assert outcome == "holds" and "+10.00 [" in reason and "3 hold" in reason
     assert spec.judge(projection_head.verdict,
-                      projection_results([-0.1, -0.2, -0.3]))[0] == "does not hold"
+                      projection_results([-0.1, -0.2, -0.3]))[0] == "contradicted"
     assert spec.judge(projection_head.verdict,
-                      projection_results([0.1, -0.2, 0.3]))[0] == "mixed"
+                      projection_results([0.1, -0.2, 0.3]))[0] == "contradicted"
+    assert spec.judge(projection_head.verdict,
+                      projection_results([0.1, 0.0, 0.3]))[0] == "inconclusive"
 
 
 def multiview_results(view_gain, margin):
     results = {}
     for v in multiview.VIEWS:
         base = 0.90 + view_gain * (v - 2)
-        results[f"pairwise_v{v}"] = {multiview.METRIC: [base]}
-        results[f"mv_infonce_v{v}"] = {multiview.METRIC: [base + margin]}
-        results[f"mv_dhel_v{v}"] = {multiview.METRIC: [base + margin]}
+        results[f"pairwise_v{v}"] = {multiview.METRIC: seeds_of(base)}
+        results[f"mv_infonce_v{v}"] = {multiview.METRIC: seeds_of(base, margin, jitter=v)}
+        results[f"mv_dhel_v{v}"] = {multiview.METRIC: seeds_of(base, margin, jitter=v + 1)}
     return results
 
 
 def test_multiview_verdict():
     outcome, reason = spec.judge(multiview.verdict, multiview_results(0.01, 0.02))
-    assert outcome == "holds" and "6 of 6" in reason
-    assert spec.judge(multiview.verdict, multiview_results(-0.01, -0.02))[0] == "does not hold"
-    assert spec.judge(multiview.verdict, multiview_results(-0.01, 0.02))[0] == "mixed"
+    assert outcome == "holds" and "6 hold" in reason
+    assert spec.judge(multiview.verdict, multiview_results(-0.01, -0.02))[0] == "contradicted"
+    assert spec.judge(multiview.verdict, multiview_results(-0.01, 0.02))[0] == "contradicted"
 
 
 def methods_results(margins):
     names = methods_mnist5k.config_names()
-    return {name: {methods_mnist5k.LEARNED: [0.9 + margins.get(name, 0.05)],
-                   methods_mnist5k.RANDOM: [0.9]} for name in names}
+    return {name: {methods_mnist5k.LEARNED: seeds_of(0.9, margins.get(name, 0.05), jitter=1),
+                   methods_mnist5k.RANDOM: seeds_of(0.9)} for name in names}
 
 
 def test_methods_verdict_and_random_init_column():
     outcome, reason = spec.judge(methods_mnist5k.verdict, methods_results({}))
-    assert outcome == "holds" and reason.startswith("19 of 19")
+    assert outcome == "holds" and "19 hold" in reason
     outcome, reason = spec.judge(methods_mnist5k.verdict, methods_results({"byol": -0.02}))
-    assert outcome == "mixed" and "byol (-2.00)" in reason
-    everyone_worse = {name: -0.01 for name in methods_mnist5k.config_names()}
-    assert spec.judge(methods_mnist5k.verdict, methods_results(everyone_worse))[0] == \
-        "does not hold"
+    assert outcome == "contradicted" and "byol: learned - random init: -2.00 [" in reason
+    assert spec.judge(methods_mnist5k.verdict, methods_results({"byol": 0.0}))[0] == \
+        "inconclusive"
     values = {methods_mnist5k.LEARNED: [0.95, 0.97], methods_mnist5k.RANDOM: [0.90, 0.90]}
     assert methods_mnist5k.beats_random_init(values) == "yes (+6.00)"
     assert methods_mnist5k.beats_random_init({}) == "–"
+
+
+def temperature_results(ntxent_curve, dcl_curve, dclw_curve):
+    """10-shot probe per temperature for each loss (five paired seeds)."""
+    results = {}
+    for loss, curve in (("ntxent", ntxent_curve), ("dcl", dcl_curve), ("dclw", dclw_curve)):
+        for i, (t, value) in enumerate(zip(dcl_temperature.TEMPERATURES, curve)):
+            results[dcl_temperature._name(loss, t)] = {
+                dcl_temperature.METRIC: seeds_of(value, jitter=i)}
+    return results
+
+
+def test_dcl_temperature_verdict():
+    assert [c.name for c in dcl_temperature.EXPERIMENT.cells][:2] == ["ntxent_t0p05",
+                                                                       "ntxent_t0p1"]
+    steep, flat = (0.60, 0.80, 0.85, 0.70), (0.78, 0.82, 0.83, 0.80)
+    outcome, reason, judged = spec.judge_all(dcl_temperature.verdict,
+                                             temperature_results(steep, flat, flat))
+    assert outcome == "holds" and [j["mean"] for j in judged] == pytest.approx([0.2, 0.2],
+                                                                               abs=2e-3)
+    assert "NT-Xent (SimCLR) 25.00" in reason
+    assert spec.judge(dcl_temperature.verdict,
+                      temperature_results(flat, steep, steep))[0] == "contradicted"
+    assert spec.judge(dcl_temperature.verdict,
+                      temperature_results(flat, flat, flat))[0] == "inconclusive"
+
+
+def test_mv_dhel_views_verdict():
+    def results(ranks):
+        return {f"mv_dhel_v{v}": {mv_dhel_views.RANK: seeds_of(r, jitter=v)}
+                for v, r in zip(mv_dhel_views.VIEWS, ranks)}
+    outcome, reason = spec.judge(mv_dhel_views.verdict, results([20, 30, 40, 60, 70]))
+    assert outcome == "holds" and "+40.00 [" in reason  # RankMe is not a percentage
+    assert spec.judge(mv_dhel_views.verdict, results([60, 50, 40, 30, 20]))[0] == "contradicted"
+    assert spec.judge(mv_dhel_views.verdict, results([20, 20, 20, 20, 20]))[0] == "inconclusive"
+
+
+def test_mochi_queue_verdict():
+    def results(q256, q1024, q4096, mochi):
+        return {"moco_q256": {mochi_queue.METRIC: seeds_of(q256)},
+                "moco_q1024": {mochi_queue.METRIC: seeds_of(q1024, jitter=1)},
+                "moco_q4096": {mochi_queue.METRIC: seeds_of(q4096, jitter=2)},
+                "mochi_q1024": {mochi_queue.METRIC: seeds_of(mochi, jitter=3)}}
+    outcome, _, judged = spec.judge_all(mochi_queue.verdict, results(0.90, 0.94, 0.95, 0.97))
+    assert outcome == "holds" and [j["mean"] for j in judged] == pytest.approx(
+        [0.03, 0.02, 0.03], abs=2e-3)
+    # A queue whose gains grow: the diminishing-return difference is contradicted.
+    assert spec.judge(mochi_queue.verdict, results(0.90, 0.91, 0.95, 0.97))[0] == "contradicted"
+    assert spec.judge(mochi_queue.verdict, results(0.90, 0.94, 0.95, 0.94))[0] == "contradicted"
+
+
+@pytest.mark.parametrize("slug", run.SLUGS)
+def test_every_verdict_reports_its_claimed_differences(slug):
+    """No slug may decide on means alone: its verdict returns judged differences."""
+    experiment = run.load_experiment(slug)
+    path = os.path.join(run.DEFAULT_RESULTS_DIR, f"{slug}.json")
+    if not os.path.exists(path):
+        pytest.skip(f"{slug} has no published page yet")
+    with open(path) as f:
+        saved = json.load(f)
+    _, _, judged = spec.judge_all(experiment.verdict, report.cell_results(saved["runs"]))
+    assert judged, f"{slug}'s verdict returns no claimed differences"
+
+
+@pytest.mark.parametrize("slug", run.SLUGS)
+def test_published_page_re_renders_byte_identical_from_its_json(slug):
+    experiment = run.load_experiment(slug)
+    base = os.path.join(run.DEFAULT_RESULTS_DIR, slug)
+    if not os.path.exists(base + ".json"):
+        pytest.skip(f"{slug} has no published page yet")
+    with open(base + ".json") as f:
+        saved = json.load(f)
+    with open(base + ".md") as f:
+        page = f.read()
+    verdict = report.verdict_of(experiment, saved)
+    assert json.dumps(verdict) == json.dumps(saved["verdict"]), "re-judging changed the verdict"
+    assert report.render_markdown(experiment, {**saved, "verdict": verdict}) == page
+    if verdict["outcome"] == "holds":
+        assert all(j["outcome"] == "holds" for j in verdict["differences"])
 
 
 def test_rendered_page_separates_our_numbers_from_the_papers(tmp_path):
@@ -193,6 +297,18 @@ def test_rendered_page_separates_our_numbers_from_the_papers(tmp_path):
     assert "python -m experiments.run dcl_batch_size --scale small --seeds 3" in ours
     assert papers.rstrip().endswith(saved["verdict"]["reason"])
     assert saved["verdict"]["outcome"] == "incomplete"
+    # With every cell run, the page shows each claimed difference's interval.
+    paired_records = [dict(r, cell=f"{loss}_b{b}", seed=s, status="ok",
+                           metrics={"learned.linear_probe": p + shift})
+                      for loss, shift in (("dcl", 0.01), ("ntxent", 0.0))
+                      for b in dcl_batch_size.BATCH_SIZES
+                      for s, (r, p) in enumerate(zip(records, [0.90, 0.92, 0.94]))]
+    saved = report.build_report(dcl_batch_size.EXPERIMENT, scale="small", seeds=[0, 1, 2],
+                                records=paired_records, device="cpu")
+    assert saved["verdict"]["differences"] is not None
+    page = report.render_markdown(dcl_batch_size.EXPERIMENT, saved)
+    assert "| DCL - NT-Xent probe, B=32 | > 0 | 3 | +1.00 | [+1.00, +1.00] |" in page
+    assert "Fewer than 5 paired seeds (n = 3)" in page
 
 
 def test_wall_time_column_leaves_out_resumed_runs(tmp_path):
@@ -360,7 +476,10 @@ SLOW_CELLS = {"dcl_batch_size": ["ntxent_b32", "dcl_b32"],
               "directpred": ["byol_no_predictor", "directpred"],
               "projection_head": ["simclr_linear_head"],
               "multiview": ["pairwise_v3", "mv_dhel_v3"],
-              "methods_mnist5k": ["clip"]}
+              "methods_mnist5k": ["clip"],
+              "dcl_temperature": ["dclw_t0p05"],
+              "mv_dhel_views": ["mv_dhel_v5"],
+              "mochi_queue": ["moco_q4096", "mochi_q1024"]}
 
 
 @pytest.mark.slow
@@ -377,6 +496,10 @@ def test_every_slug_runs_at_tiny_scale(slug, tmp_path, monkeypatch):
     metrics = {r["cell"]: r["metrics"] for r in saved["runs"]}
     if slug == "directpred":
         assert "learned_projection.embedding_std_ratio" in metrics["byol_no_predictor"]
+    if slug == "dcl_temperature":
+        assert 0.0 <= metrics["dclw_t0p05"]["learned.low_label_probe_5shot"] <= 1.0
+    if slug == "mv_dhel_views":
+        assert 1.0 <= metrics["mv_dhel_v5"]["learned_projection.rankme"] <= 16.0
     if slug == "methods_mnist5k":
         assert 0.0 <= metrics["clip"]["learned.zero_shot"] <= 1.0
         assert "random_init.linear_probe" in metrics["clip"]

@@ -5,6 +5,7 @@
   split, full-batch L-BFGS in JAX.
 * ``zero_shot_accuracy``: CLIP-style classification from class text embeddings.
 * ``retrieval_recall``: image<->text Recall@K.
+* ``order_accuracy`` / ``OrderEvaluator``: caption vs its word-swapped caption (composites).
 * ``alignment``, ``uniformity``, ``rankme``, ``per_dimension_std``,
   ``representation_diagnostics``: label-free health checks of an embedding.
 * ``plot_embedding``, ``plot_metrics``: PNGs.
@@ -50,6 +51,7 @@ from contrastive_jax.evaluate.linear_probe import (
     linear_probe,
     predict_logits,
 )
+from contrastive_jax.evaluate.order import OrderEvaluator, order_accuracy
 from contrastive_jax.evaluate.plots import plot_embedding, plot_metrics
 from contrastive_jax.evaluate.retrieval import retrieval_ranks, retrieval_recall
 from contrastive_jax.evaluate.zero_shot import (
@@ -64,6 +66,7 @@ __all__ = [
     "KnnEvaluator",
     "LinearModel",
     "LinearProbeEvaluator",
+    "OrderEvaluator",
     "RetrievalEvaluator",
     "SplitFeatures",
     "ZeroShotEvaluator",
@@ -79,6 +82,7 @@ __all__ = [
     "knn_predict",
     "l2_normalize",
     "linear_probe",
+    "order_accuracy",
     "per_dimension_std",
     "plot_embedding",
     "plot_metrics",

@@ -107,11 +107,17 @@ def _check_loss_form(config: ml_collections.ConfigDict, options) -> None:
                          f"grad_cache.chunk_size=0 for {options.cross_device!r}.")
 
 
+# Dataset families whose records carry caption tokens ("text").
+CAPTION_DATASETS = ("captions:", "composites:")
+
+
 def _check_captions(config: ml_collections.ConfigDict) -> None:
     method_type = METHODS.get(config.method.name)
-    if method_type.needs_captions and not str(config.dataset.name).startswith("captions:"):
+    if method_type.needs_captions and not str(config.dataset.name).startswith(
+            CAPTION_DATASETS):
         raise ValueError(f"method {config.method.name!r} trains on image-caption pairs: use "
-                         f"a captions:<source> dataset (e.g. captions:mnist5k), got "
+                         f"a captions:<source> dataset (e.g. captions:mnist5k; or "
+                         f"composites:<source>, two-digit composites), got "
                          f"{config.dataset.name!r}.")
 
 

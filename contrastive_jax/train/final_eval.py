@@ -120,10 +120,24 @@ class Evaluation:
             text_batches=lambda: make_eval_loader(records, batch_size=self.batch_size))
         return dict(evaluator.run((state.params, state.model_state)))["zero_shot"]
 
+    def order_accuracy(self, state) -> float | None:
+        """Held-out fraction of images closer to their caption than to its word-swapped hard
+        negative, for methods with ``embed_text`` on a source with negatives
+        (``composites:<source>``); None otherwise."""
+        if not getattr(self.sources[1], "has_negatives", False) or not hasattr(
+                self.method, "embed_text"):
+            return None
+        evaluator = evaluate.OrderEvaluator(
+            self.embed_fn("embed_image"), self.embed_fn("embed_text", "text"),
+            self.embed_fn("embed_text", "text_negative"), test_batches=self.splits["test"])
+        return dict(evaluator.run((state.params, state.model_state)))["order_accuracy"]
+
     def _row(self, features, state=None) -> dict:
         row = evaluate.table_row(self.evaluators, features)
         zero_shot = None if state is None else self.zero_shot(state)
-        return row if zero_shot is None else {**row, "zero_shot": zero_shot}
+        row = row if zero_shot is None else {**row, "zero_shot": zero_shot}
+        order = None if state is None else self.order_accuracy(state)
+        return row if order is None else {**row, "order_accuracy": order}
 
     def final(self, state, config, *, start_time: float, initial_state=None,
               skipped_steps: int = 0, resumed_from_step: int = 0) -> dict:

@@ -17,5 +17,6 @@ from configs import common
 def get_config(arg: str | None = None):
     args = common.parse_arg(arg, dataset="composites:mnist5k", scale="small")
     config = common.image_text_config(args, dict(name="negclip"))
-    config.dataset.kinds = "both"
+    if str(args.dataset).startswith("composites:"):
+        config.dataset.kinds = "both"
     return common.at_scale(config, args.scale, "negclip.py", tiny=common.IMAGE_TEXT_TINY)

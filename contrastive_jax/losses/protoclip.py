@@ -128,6 +128,8 @@ def prototype_loss(student: jax.Array, labels: jax.Array, student_prototypes: ja
       >>> loss = losses.prototype_loss(z, jnp.array([0, 1]), z, z, logit_scale=10.0)
       >>> print(f"{float(loss):.5f}")
       0.00005
+
+    Paper: "Prototypical Contrastive Language Image Pretraining" (ProtoCLIP), Chen et al., 2022.
     """
     z = _common.prepare(student, normalize)
     scores = _common.upcast(logit_scale) * z @ _common.upcast(student_prototypes).T  # [B, K]

@@ -2,6 +2,7 @@ import functools
 
 import jax
 import numpy as np
+import pytest
 from jax.sharding import PartitionSpec as P
 
 from contrastive_jax import losses
@@ -77,9 +78,15 @@ def test_extremes_logit_scale_100_float32_and_bfloat16():
                                     (x[:2], y[:2], xa[:2], ya[:2]))
 
 
-def test_sharded_matches_full_batch_dense_and_ring():
+def test_sharded_matches_full_batch():
     args = _args(16, 8, 5.0)
     specs = (P("data"),) * 4 + (P(),)
     h.assert_sharded_matches_full(cleanclip_fn, args, specs)
+
+
+@pytest.mark.slow
+def test_sharded_ring_matches_full_batch():
+    args = _args(16, 8, 5.0)
+    specs = (P("data"),) * 4 + (P(),)
     ring = functools.partial(cleanclip_fn, block_size=1, cross_device="ring")
     h.assert_sharded_matches_full(ring, args, specs)

@@ -265,18 +265,23 @@ NOT_ABOVE_MARK = "  <- not above random_init"
 
 def format_table(summary: dict) -> str:
     """The printed final table: one row per baseline (kNN with the run's k, zero-shot for
-    image-text methods); a row whose probe is not above random init is marked, and the
+    image-text methods, order accuracy on composites); a row whose probe is not above random init is marked, and the
     summary's ``warnings`` follow the table."""
     k = summary.get("knn_k", 20)
     zero_shot = any("zero_shot" in row for row in summary["results"].values())
+    order = any("order_accuracy" in row for row in summary["results"].values())
     flagged = rows_not_above_random_init(summary["results"])
     header = f"{'held-out accuracy':<18}{'linear probe':>14}{f'kNN (k={k})':>12}"
-    lines = [header + (f"{'zero-shot':>11}" if zero_shot else "") + f"{'dim':>7}"]
+    lines = [header + (f"{'zero-shot':>11}" if zero_shot else "")
+             + (f"{'order':>9}" if order else "") + f"{'dim':>7}"]
     for name, row in summary["results"].items():
         probe = f"{100 * row['linear_probe']:.2f}%" if "linear_probe" in row else "-"
         line = f"{name:<18}{probe:>14}{100 * row['knn']:>11.2f}%"
         if zero_shot:
             line += f"{100 * row['zero_shot']:>10.2f}%" if "zero_shot" in row else f"{'-':>11}"
+        if order:
+            line += (f"{100 * row['order_accuracy']:>8.2f}%" if "order_accuracy" in row
+                     else f"{'-':>9}")
         line += f"{row['feature_dim']:>7}" + (NOT_ABOVE_MARK if name in flagged else "")
         lines.append(line)
     lines += [f"warning: {warning}" for warning in summary.get("warnings", [])]

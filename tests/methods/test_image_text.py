@@ -90,3 +90,11 @@ def test_summary_rows_report_order_accuracy_on_composites_only(monkeypatch):
     parts = build.build_parts(config)
     evaluation = final_eval.Evaluation(parts, graphdef, config.eval, mesh=mesh)
     assert evaluation.order_accuracy(state=None) is None  # no negatives: decided before embedding
+
+
+def test_the_printed_table_has_an_order_column_when_a_row_has_order_accuracy():
+    rows = {"learned": {"knn": 0.5, "order_accuracy": 0.8125, "feature_dim": 64},
+            "raw_pixels": {"knn": 0.25, "feature_dim": 784}}
+    header, learned, pixels = final_eval.format_table({"knn_k": 20, "results": rows}).splitlines()
+    assert header.split()[-2:] == ["order", "dim"]
+    assert learned.split()[-2:] == ["81.25%", "64"] and pixels.split()[-2:] == ["-", "784"]

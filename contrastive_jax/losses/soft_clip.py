@@ -20,14 +20,16 @@ def soft_target_clip(image: jax.Array, text: jax.Array, *, logit_scale: jax.Arra
     ``t_ij = a / (B - 1)`` for ``j != i``. Since the targets sum to one, each row's term is
     ``lse_i - (1 - a) S_ii - a / (B - 1) (sum_j S_ij - S_ii)``, and ``sum_j S_ij =
     s <x_i, sum_j y_j>``: so the blockwise form never materializes the logits either.
-    ``a = 0`` is ``losses.clip``; B = 1 has no negatives and gives 0.
+    ``a = 0`` is ``losses.clip``; B = 1 has no negatives and gives 0. The target form and
+    the default ``a = 0.2`` follow our reading of PyramidCLIP's softened objective (label
+    smoothing over the unpaired samples); we found no released code to check them against.
 
     Args:
       image: [B, D] image embeddings.
       text: [B, D] text embeddings; text ``i`` matches image ``i``.
       logit_scale: scalar multiplying the similarities as given (pass ``exp(t)``).
       smoothing: ``a`` in [0, 1), the target mass spread over the negatives (default 0.2,
-        PyramidCLIP's softening factor).
+        PyramidCLIP's softening factor as we read the paper).
       normalize: L2-normalize the inputs first (default True: cosine similarities).
       axis_name: mesh axis inside ``jax.shard_map``; the examples of every device are
         candidates. None (default): one device.

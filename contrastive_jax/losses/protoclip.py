@@ -163,7 +163,10 @@ def protoclip(image: jax.Array, text: jax.Array, image_projected: jax.Array,
     Simplifications (compact, stated): the episode is the (global) batch, clustered afresh at
     every step, instead of an episode of e.g. 200k examples re-clustered once per epoch of it
     (so choose ``num_prototypes`` about B / 10, the released recipe's ratio 20k / 200k); no
-    external (RoBERTa) teacher; no InfoNCE-only warm-up epoch or LiT phase.
+    external (RoBERTa) teacher; no InfoNCE-only warm-up epoch or LiT phase. The projected
+    features are L2-normalized before clustering and scoring (``normalize``), as CLIP's
+    embeddings are; where the release attaches its projection heads and whether it normalizes
+    their output we did not reproduce exactly (see ``methods.image_text.ProtoCLIP``).
 
     Args:
       image: [B, D] image embeddings (CLIP's joint space).

@@ -182,8 +182,9 @@ class ProtoCLIPOptions(CLIPOptions):
 
 class ProtoCLIP(CLIP):
     """Options: ``ProtoCLIPOptions``. The model gains ``image_proto_head`` and
-    ``text_proto_head`` (linear, embed_dim -> proto_dim) and ``log_proto_scale`` (initialized
-    like CLIP's log scale, capped at ``max_logit_scale``)."""
+    ``text_proto_head`` (linear, embed_dim -> proto_dim, on the joint-space embeddings: our
+    choice of attachment point) and ``log_proto_scale`` (initialized like CLIP's log scale,
+    capped at ``max_logit_scale`` as the release clamps its prototype scale at 100)."""
 
     options_type = ProtoCLIPOptions
 

@@ -8,7 +8,12 @@ Arguments (``--config=configs/negclip.py:dataset=composites:mnist5k,scale=small`
   dataset: composites:mnist5k (a source with ``text_negative``)   scale: small | tiny
 ``--config.dataset.kinds=order|attribute|both`` picks the composites' caption kinds.
 summary.json's rows report ``order_accuracy`` (held-out images closer to their caption than to
-its swap); ``configs/clip.py:dataset=composites:mnist5k`` is the CLIP baseline to compare.
+its swap). The CLIP baseline on the same data: ``configs/clip.py:dataset=composites:mnist5k``
+with ``--config.augment.crop_scale="(0.8, 1.0)"`` (this config's crops, which keep both
+halves). Measured once (seed 0, 200 steps, batch 128, 2-core CPU): held-out order accuracy
+98.0% for NegCLIP and 98.0% for CLIP (52.9% at random init); at batch 16, 300 steps: 93.8% vs
+93.4%. A text tower trained from scratch on these captions learns word order from the
+in-batch negatives alone, so this data does not separate the two at this scale.
 """
 
 from configs import common

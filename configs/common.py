@@ -10,6 +10,7 @@ one (numbers, booleans), else kept as strings; nothing is evaluated.
 from __future__ import annotations
 
 import ast
+import math
 
 import ml_collections
 
@@ -248,3 +249,33 @@ def set_dotted(config: ml_collections.ConfigDict, values: dict) -> None:
         if leaf not in node:
             raise KeyError(f"set_dotted: {dotted!r} is not a key of the config.")
         node[leaf] = value
+
+
+# --- the CLIP-family configs (negclip, soft_clip, cleanclip, protoclip) ------------------------
+# The same towers, optimizer and schedule as configs/clip.py, so their rows compare with CLIP's.
+# composites:<source> captions use 18 token ids, captions:<source> 35; 64 leaves room.
+IMAGE_TEXT_ENCODER = dict(name="text_transformer", vocab_size=64, width=64, depth=2,
+                          num_heads=4, causal=True, pool="last")
+IMAGE_TEXT_TINY = {"method.text_encoder.width": 16, "method.text_encoder.depth": 1,
+                   "method.text_encoder.num_heads": 2, "method.embed_dim": 16}
+
+
+def image_text_config(args, method: dict, *, num_views: int = 1):
+    """CLIP's small-scale recipe on ``args.dataset`` with ``config.method = method`` (plus the
+    CLIP options). Composites keep their left/right halves: no flip, crops of at least 80%."""
+    config = base_config()
+    config.dataset.name = args.dataset
+    config.batch_size = 256
+    config.total_steps = 600
+    composites = str(args.dataset).startswith("composites:")
+    config.augment = dict(name="weak", num_views=num_views,
+                          crop_scale=(0.8, 1.0) if composites else (0.6, 1.0), flip=False)
+    config.encoder = dict(name="convnet", widths=(16, 32, 64), num_pooled=2, pool="flatten")
+    config.optimizer.learning_rate = 1e-3
+    config.method = dict(embed_dim=64, log_scale_init=math.log(1 / 0.07), max_logit_scale=100.0,
+                         text_encoder=dict(IMAGE_TEXT_ENCODER), **method)
+    # How the loss is computed, not what: --config.method.loss_block_size=1024 streams key
+    # blocks; --config.method.cross_device=all_gather|ring shards it over the mesh.
+    config.method.loss_block_size = 0
+    config.method.cross_device = "global"
+    return config

@@ -126,6 +126,7 @@ DATASETS = Registry(
         "folder": "contrastive_jax.data.folder_source:folder_source",
         "captions": "contrastive_jax.data.captions:captions_source",
         "textured": "contrastive_jax.data.textured:textured_source",
+        "composites": "contrastive_jax.data.composites:composites_source",
     },
 )
 
@@ -182,5 +183,9 @@ METHODS = Registry(
         "mv_dhel": "contrastive_jax.methods.multiview:MVDHEL",
         "clip": "contrastive_jax.methods.clip:CLIP",
         "siglip": "contrastive_jax.methods.clip:SigLIP",
+        "negclip": "contrastive_jax.methods.image_text:NegCLIP",
+        "soft_clip": "contrastive_jax.methods.image_text:SoftCLIP",
+        "cleanclip": "contrastive_jax.methods.image_text:CleanCLIP",
+        "protoclip": "contrastive_jax.methods.image_text:ProtoCLIP",
     },
 )

@@ -6,6 +6,7 @@
   split, full-batch L-BFGS in JAX.
 * ``zero_shot_accuracy``: CLIP-style classification from class text embeddings.
 * ``retrieval_recall``: image<->text Recall@K.
+* ``order_accuracy`` / ``OrderEvaluator``: caption vs its word-swapped caption (composites).
 * ``alignment``, ``uniformity``, ``rankme``, ``per_dimension_std``,
   ``representation_diagnostics``: label-free health checks of an embedding.
 * ``plot_embedding``, ``plot_metrics``: PNGs.
@@ -54,6 +55,7 @@ from contrastive_jax.evaluate.linear_probe import (
     predict_logits,
 )
 from contrastive_jax.evaluate.low_label import draw_shots, low_label_scores
+from contrastive_jax.evaluate.order import OrderEvaluator, order_accuracy
 from contrastive_jax.evaluate.plots import plot_embedding, plot_metrics
 from contrastive_jax.evaluate.retrieval import retrieval_ranks, retrieval_recall
 from contrastive_jax.evaluate.zero_shot import (
@@ -70,6 +72,7 @@ __all__ = [
     "LinearProbeEvaluator",
     "LowLabelEvaluator",
     "RelabeledFeatures",
+    "OrderEvaluator",
     "RetrievalEvaluator",
     "SplitFeatures",
     "ZeroShotEvaluator",
@@ -87,6 +90,7 @@ __all__ = [
     "l2_normalize",
     "low_label_scores",
     "linear_probe",
+    "order_accuracy",
     "per_dimension_std",
     "plot_embedding",
     "plot_metrics",

@@ -23,6 +23,7 @@ from contrastive_jax.losses._common import (
     two_view_logits)
 from contrastive_jax.losses.alignment_uniformity import alignment, uniformity
 from contrastive_jax.losses.barlow_twins import barlow_twins
+from contrastive_jax.losses.cleanclip import cleanclip
 from contrastive_jax.losses.clip import clip
 from contrastive_jax.losses.dcl import dcl, dclw
 from contrastive_jax.losses.debiased import debiased_info_nce, hard_negative_info_nce
@@ -31,7 +32,10 @@ from contrastive_jax.losses.mochi import mochi_negatives
 from contrastive_jax.losses.multiview import multiview_info_nce, mv_dhel
 from contrastive_jax.losses.mw_auc import mw_auc
 from contrastive_jax.losses.negative_cosine import negative_cosine
+from contrastive_jax.losses.negclip import negclip
+from contrastive_jax.losses.protoclip import back_translate, kmeans, prototype_loss, protoclip
 from contrastive_jax.losses.siglip import siglip
+from contrastive_jax.losses.soft_clip import soft_target_clip
 from contrastive_jax.losses.similarity import (
     SoftmaxStatistics, sigmoid_row_sums, softmax_statistics, two_view_statistics)
 from contrastive_jax.losses.supcon import supcon
@@ -44,6 +48,7 @@ from contrastive_jax.losses.wmse import wmse
 OBJECTIVES = (
     "alignment",
     "barlow_twins",
+    "cleanclip",
     "clip",
     "dcl",
     "dclw",
@@ -55,10 +60,14 @@ OBJECTIVES = (
     "mv_dhel",
     "mw_auc",
     "negative_cosine",
+    "negclip",
     "nt_xent",
+    "prototype_loss",
+    "protoclip",
     "queue_info_nce",
     "siglip",
     "sinkhorn",
+    "soft_target_clip",
     "supcon",
     "swav",
     "triplet_margin",
@@ -69,10 +78,12 @@ OBJECTIVES = (
 # The building blocks a new loss is written with (see ``similarity.py``).
 HELPERS = (
     "SoftmaxStatistics",
+    "back_translate",
     "gather_rows",
     "global_count",
     "global_mean",
     "global_sum",
+    "kmeans",
     "l2_normalize",
     "masked_logsumexp",
     "row_offset",

@@ -114,13 +114,18 @@ def _check_loss_form(config: ml_collections.ConfigDict, options) -> None:
                          f"grad_cache.chunk_size=0 for {options.cross_device!r}.")
 
 
+# Dataset families whose records carry caption tokens ("text").
+CAPTION_DATASETS = ("captions:", "composites:")
+
+
 def _check_captions(config: ml_collections.ConfigDict) -> None:
     method_type = METHODS.get(config.method.name)
-    has_text = (str(config.dataset.name).startswith("captions:")
+    has_text = (str(config.dataset.name).startswith(CAPTION_DATASETS)
                 or bool(config.dataset.get("text_key")))
     if method_type.needs_captions and not has_text:
         raise ValueError(f"method {config.method.name!r} trains on image-caption pairs: use "
-                         f"a captions:<source> dataset (e.g. captions:mnist5k) or an image-text "
+                         f"a captions:<source> dataset (e.g. captions:mnist5k; or "
+                         f"composites:<source>, two-digit composites), or an image-text "
                          f"tfds set with dataset.text_key (e.g. tfds:laion400m/images with "
                          f"text_key=caption), got {config.dataset.name!r}.")
 

@@ -151,6 +151,18 @@ class Evaluation:
             text_batches=lambda: make_eval_loader(records, batch_size=self.batch_size))
         return dict(evaluator.run((state.params, state.model_state)))["zero_shot"]
 
+    def order_accuracy(self, state) -> float | None:
+        """Held-out fraction of images closer to their caption than to its word-swapped hard
+        negative, for methods with ``embed_text`` on a source with negatives
+        (``composites:<source>``); None otherwise."""
+        if not getattr(self.sources[1], "has_negatives", False) or not hasattr(
+                self.method, "embed_text"):
+            return None
+        evaluator = evaluate.OrderEvaluator(
+            self.embed_fn("embed_image"), self.embed_fn("embed_text", "text"),
+            self.embed_fn("embed_text", "text_negative"), test_batches=self.splits["test"])
+        return dict(evaluator.run((state.params, state.model_state)))["order_accuracy"]
+
     def _row(self, features, state=None) -> dict:
         if not self.labelled:
             return {**self.retrieval(state), "feature_dim": int(features["test"][0].shape[1])}
@@ -160,7 +172,9 @@ class Evaluation:
             row.update({f"{name}_{key}": value for key, value in relabeled.items()
                         if key != "feature_dim"})
         zero_shot = None if state is None else self.zero_shot(state)
-        return row if zero_shot is None else {**row, "zero_shot": zero_shot}
+        row = row if zero_shot is None else {**row, "zero_shot": zero_shot}
+        order = None if state is None else self.order_accuracy(state)
+        return row if order is None else {**row, "order_accuracy": order}
 
     def final(self, state, config, *, start_time: float, initial_state=None,
               skipped_steps: int = 0, resumed_from_step: int = 0) -> dict:
@@ -309,20 +323,25 @@ NOT_ABOVE_MARK = "  <- not above random_init"
 
 def format_table(summary: dict) -> str:
     """The printed final table: one row per baseline (kNN with the run's k, zero-shot for
-    image-text methods); a row whose probe is not above random init is marked, and the
+    image-text methods, order accuracy on composites); a row whose probe is not above random init is marked, and the
     summary's ``warnings`` follow the table."""
     if not any("knn" in row for row in summary["results"].values()):
         return format_retrieval_table(summary)
     k = summary.get("knn_k", 20)
     zero_shot = any("zero_shot" in row for row in summary["results"].values())
+    order = any("order_accuracy" in row for row in summary["results"].values())
     flagged = rows_not_above_random_init(summary["results"])
     header = f"{'held-out accuracy':<18}{'linear probe':>14}{f'kNN (k={k})':>12}"
-    lines = [header + (f"{'zero-shot':>11}" if zero_shot else "") + f"{'dim':>7}"]
+    lines = [header + (f"{'zero-shot':>11}" if zero_shot else "")
+             + (f"{'order':>9}" if order else "") + f"{'dim':>7}"]
     for name, row in summary["results"].items():
         probe = f"{100 * row['linear_probe']:.2f}%" if "linear_probe" in row else "-"
         line = f"{name:<18}{probe:>14}{100 * row['knn']:>11.2f}%"
         if zero_shot:
             line += f"{100 * row['zero_shot']:>10.2f}%" if "zero_shot" in row else f"{'-':>11}"
+        if order:
+            line += (f"{100 * row['order_accuracy']:>8.2f}%" if "order_accuracy" in row
+                     else f"{'-':>9}")
         line += f"{row['feature_dim']:>7}" + (NOT_ABOVE_MARK if name in flagged else "")
         lines.append(line)
     lines += [f"warning: {warning}" for warning in summary.get("warnings", [])]

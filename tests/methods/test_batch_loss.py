@@ -124,6 +124,7 @@ def test_retrieval_accuracy_in_blocks_is_the_dense_one():
 
 BATCH_COUPLED = ["simclr", "dcl", "dclw", "supcon", "moco_v3", "mv_infonce", "mv_dhel", "clip",
                  "siglip"]
+BATCH_COUPLED += ["negclip", "soft_clip", "cleanclip", "protoclip"]  # the CLIP family
 
 
 def _config(name, **overrides):

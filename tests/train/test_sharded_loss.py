@@ -124,6 +124,14 @@ def test_main_runs_the_ring_loss_from_the_command_line(tmp_path):
 BATCH_COUPLED = {"simclr": "ring", "dcl": "ring", "dclw": "ring", "supcon": "ring",
                  "moco_v3": "ring", "mv_infonce": "all_gather", "mv_dhel": "all_gather",
                  "clip": "all_gather", "siglip": "ring"}
+# Of the CLIP family, ProtoCLIP (its clustering of the gathered batch) at the step level; the
+# others' sharded losses are checked at the loss level (tests/losses/test_{negclip,soft_clip,
+# cleanclip}.py), each step-level case costing about a minute on a loaded 2-core CPU.
+BATCH_COUPLED.update({"protoclip": "ring"})
+# Image-text methods' data: captions, or composites where the method needs hard negatives.
+CAPTIONED = {"clip": "captions:digits", "siglip": "captions:digits",
+             "soft_clip": "captions:digits", "cleanclip": "captions:digits",
+             "protoclip": "captions:digits", "negclip": "composites:mnist5k"}
 
 
 def _loss_and_grads(config, parts, batch, mesh):
@@ -149,7 +157,7 @@ def test_every_batch_coupled_method_gets_the_same_loss_and_gradient_sharded(name
     """Each method's loss inside shard_map (its sharded form, block 8 where it has one) on a
     4 x 2 mesh equals its naive loss on the global batch on the same mesh."""
     module = importlib.import_module(f"configs.{name}")
-    dataset = "captions:digits" if name in ("clip", "siglip") else "digits"
+    dataset = CAPTIONED.get(name, "digits")
     config = module.get_config(f"scale=tiny,dataset={dataset}")
     config.batch_size = 64  # 8 examples per device
     naive_parts = build.build_parts(config)

@@ -479,7 +479,7 @@ SLOW_CELLS = {"dcl_batch_size": ["ntxent_b32", "dcl_b32"],
               "methods_mnist5k": ["clip"],
               "dcl_temperature": ["dclw_t0p05"],
               "mv_dhel_views": ["mv_dhel_v5"],
-              "mochi_queue": ["moco_q4096", "mochi_q1024"]}
+              "mochi_queue": ["mochi_q1024"]}
 
 
 @pytest.mark.slow

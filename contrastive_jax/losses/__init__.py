@@ -32,6 +32,7 @@ from contrastive_jax.losses.multiview import multiview_info_nce, mv_dhel
 from contrastive_jax.losses.mw_auc import mw_auc
 from contrastive_jax.losses.negative_cosine import negative_cosine
 from contrastive_jax.losses.siglip import siglip
+from contrastive_jax.losses.sogclr import isogclr, sogclr
 from contrastive_jax.losses.similarity import (
     SoftmaxStatistics, sigmoid_row_sums, softmax_statistics, two_view_statistics)
 from contrastive_jax.losses.supcon import supcon
@@ -50,6 +51,7 @@ OBJECTIVES = (
     "debiased_info_nce",
     "hard_negative_info_nce",
     "info_nce",
+    "isogclr",
     "mochi_negatives",
     "multiview_info_nce",
     "mv_dhel",
@@ -59,6 +61,7 @@ OBJECTIVES = (
     "queue_info_nce",
     "siglip",
     "sinkhorn",
+    "sogclr",
     "supcon",
     "swav",
     "triplet_margin",

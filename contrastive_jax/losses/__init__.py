@@ -26,6 +26,7 @@ from contrastive_jax.losses.barlow_twins import barlow_twins
 from contrastive_jax.losses.clip import clip
 from contrastive_jax.losses.dcl import dcl, dclw
 from contrastive_jax.losses.debiased import debiased_info_nce, hard_negative_info_nce
+from contrastive_jax.losses.dino import dino, dino_center
 from contrastive_jax.losses.infonce import info_nce, nt_xent, queue_info_nce
 from contrastive_jax.losses.mochi import mochi_negatives
 from contrastive_jax.losses.multiview import multiview_info_nce, mv_dhel
@@ -49,6 +50,8 @@ OBJECTIVES = (
     "dcl",
     "dclw",
     "debiased_info_nce",
+    "dino",
+    "dino_center",
     "hard_negative_info_nce",
     "info_nce",
     "isogclr",

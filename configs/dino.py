@@ -10,8 +10,14 @@ Any key can be overridden with ``--config.<key>=<value>``, e.g. ``--config.metho
 
 Two 28x28 global crops (scale 0.4-1, the paper's) and four 12x12 local crops (0.05-0.4, the
 paper's), through a mean-pooled convnet (crops of two sizes share its feature size); the head is
-the paper's form at a CPU size (hidden 512, bottleneck 128, K = 1024 outputs, weight-normalized
-last layer, GELU, no BatchNorm). The teacher temperature warms up from 0.04 to 0.07 over the
+the paper's form at a CPU size (hidden 512, bottleneck 128, K = 1024 outputs, GELU) with two of
+the official code's options switched on: BatchNorm in the head (``use_bn_in_head``) and a
+learned norm of the last layer (``norm_last_layer=False``, which the official README
+recommends for ViT-S). With the official defaults (no BatchNorm, unit-norm last layer) this
+small convnet collapsed to the uniform output in a 150-step check (loss log K = 6.93 and a
+vanishing gradient; kNN 75.3% vs 76.6% at random init), with these options it did not (loss
+6.4-6.6, kNN 79.0%; seed 0, ``--config.total_steps=150``, 2 shared CPU cores).
+The teacher temperature warms up from 0.04 to 0.07 over the
 first 30% of the steps (the paper's ViT-S recipe: 30 of 100 epochs; the official code's default
 is 0.04 without warmup), student temperature 0.1, center momentum 0.9, and the last layer is
 frozen for the first 5% of the steps (the official code: the first epoch). The teacher's base
@@ -34,7 +40,7 @@ def get_config(arg: str | None = None):
     config.optimizer.learning_rate = 1e-3
     config.optimizer.weight_decay = 0.04  # the official starting weight decay (cosine to 0.4)
     config.method = dict(name="dino", proj_hidden_dim=512, proj_dim=128, proj_layers=3,
-                         proj_norm="none", out_dim=1024, norm_last_layer=True,
+                         proj_norm="batch", out_dim=1024, norm_last_layer=False,
                          base_momentum=0.99, momentum_schedule="cosine",
                          student_temperature=0.1, teacher_temperature=0.07,
                          warmup_teacher_temperature=0.04, warmup_teacher_temperature_steps=180,

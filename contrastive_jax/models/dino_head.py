@@ -64,8 +64,9 @@ class DINOHead(nnx.Module):
         self.norms = nnx.List()
         dim = in_dim
         for _ in range(num_layers - 1):
+            # No bias before a BatchNorm: it would cancel (a parameter with a zero gradient).
             self.linears.append(nnx.Linear(dim, hidden_dim, kernel_init=init, bias_init=zeros,
-                                           rngs=rngs))
+                                           use_bias=norm == "none", rngs=rngs))
             self.norms.append(nnx.BatchNorm(hidden_dim, momentum=0.9, rngs=rngs)
                               if norm == "batch" else None)
             dim = hidden_dim

@@ -23,6 +23,11 @@ from contrastive_jax.data import host_image
 from contrastive_jax.data.host_image import DecodeError, HostCrop, crop_views
 
 
+# Every train batch carries each record's position in the source (int32 [b]): methods with
+# per-example state (SogCLR's estimators, iSogCLR's temperatures) index it with this.
+INDEX_KEY = "index"
+
+
 def local_batch_size(global_batch_size: int, process_count: int | None = None) -> int:
     """The per-process share of ``global_batch_size``; raises if it does not divide evenly."""
     process_count = jax.process_count() if process_count is None else process_count
@@ -46,7 +51,8 @@ def make_train_loader(source, *, global_batch_size: int, seed: int,
     global_batch_size / n``. So 2 processes together feed exactly the batches 1 process would,
     and each process touches only its own records.
 
-    Yields ``{"image": uint8 [b, H, W, C], "label": int32 [b], ...}``. ``iter(loader)`` has
+    Yields ``{"image": uint8 [b, H, W, C], "label": int32 [b], "index": int32 [b], ...}``,
+    ``index`` each record's position in ``source`` (``INDEX_KEY``). ``iter(loader)`` has
     ``get_state()`` / ``set_state()`` (see ``iterator_state`` / ``restore_iterator``).
 
     ``host_crop`` (required for a ``variable_size`` source, else unused): every record is
@@ -75,7 +81,8 @@ def make_train_loader(source, *, global_batch_size: int, seed: int,
     def read_local_share(global_indices: np.ndarray) -> dict[str, np.ndarray]:
         indices = np.asarray(global_indices[first:first + local])
         records = [source[int(i)] for i in indices]
-        return {key: np.stack([r[key] for r in records]) for key in records[0]}
+        batch = {key: np.stack([r[key] for r in records]) for key in records[0]}
+        return {**batch, INDEX_KEY: indices.astype(np.int32)}
 
     dataset = (grain.MapDataset.range(len(source)).shuffle(seed=seed).repeat(None)
                .batch(global_batch_size, drop_remainder=True).map(read_local_share))
@@ -122,8 +129,10 @@ def _cropped_loader(source, host_crop: HostCrop, global_batch_size: int, local: 
         records = []
         for r in range(local):
             position = b * global_batch_size + first + r
-            record = read_and_crop(int(stream[position]), position)
-            records.append({**record, "label": np.asarray(record["label"], np.int32)})
+            index = int(stream[position])
+            record = read_and_crop(index, position)
+            records.append({**record, "label": np.asarray(record["label"], np.int32),
+                            INDEX_KEY: np.int32(index)})
         return {key: np.stack([r[key] for r in records]) for key in records[0]}
 
     batches = grain.MapDataset.range(sys.maxsize // global_batch_size).map(read_local_batch)

@@ -27,6 +27,7 @@ from contrastive_jax.losses.cleanclip import cleanclip
 from contrastive_jax.losses.clip import clip
 from contrastive_jax.losses.dcl import dcl, dclw
 from contrastive_jax.losses.debiased import debiased_info_nce, hard_negative_info_nce
+from contrastive_jax.losses.dino import dino, dino_center
 from contrastive_jax.losses.infonce import info_nce, nt_xent, queue_info_nce
 from contrastive_jax.losses.mochi import mochi_negatives
 from contrastive_jax.losses.multiview import multiview_info_nce, mv_dhel
@@ -36,6 +37,7 @@ from contrastive_jax.losses.negclip import negclip
 from contrastive_jax.losses.protoclip import back_translate, kmeans, prototype_loss, protoclip
 from contrastive_jax.losses.siglip import siglip
 from contrastive_jax.losses.soft_clip import soft_target_clip
+from contrastive_jax.losses.sogclr import isogclr, sogclr
 from contrastive_jax.losses.similarity import (
     SoftmaxStatistics, sigmoid_row_sums, softmax_statistics, two_view_statistics)
 from contrastive_jax.losses.supcon import supcon
@@ -53,8 +55,11 @@ OBJECTIVES = (
     "dcl",
     "dclw",
     "debiased_info_nce",
+    "dino",
+    "dino_center",
     "hard_negative_info_nce",
     "info_nce",
+    "isogclr",
     "mochi_negatives",
     "multiview_info_nce",
     "mv_dhel",
@@ -68,6 +73,7 @@ OBJECTIVES = (
     "siglip",
     "sinkhorn",
     "soft_target_clip",
+    "sogclr",
     "supcon",
     "swav",
     "triplet_margin",

@@ -57,7 +57,8 @@ class Method(abc.ABC):
     made from ``config.method``; ``encoder`` is the encoder's config (its ``name`` and
     options); ``num_views`` is how many views ``make_views`` returns (at least
     ``min_views``, checked by the builder); ``batch_size`` is the global batch and
-    ``total_steps`` the length of the run. Subclasses implement ``init``, ``loss`` and, where
+    ``total_steps`` the length of the run; ``num_examples`` the training split's size (for
+    per-example state indexed by ``batch["index"]``; None when the builder was not given it). Subclasses implement ``init``, ``loss`` and, where
     the representation is not ``model.encoder``, ``embed``.
     """
 
@@ -67,7 +68,8 @@ class Method(abc.ABC):
 
     def __init__(self, options: MethodOptions, *, encoder, image_shape, make_views: ViewFn,
                  num_views: int, batch_size: int, total_steps: int,
-                 num_classes: int | None = None, name: str | None = None):
+                 num_classes: int | None = None, name: str | None = None,
+                 num_examples: int | None = None):
         if not isinstance(options, self.options_type):
             raise TypeError(f"{type(self).__name__} takes {self.options_type.__name__}, got "
                             f"{type(options).__name__}.")
@@ -80,6 +82,7 @@ class Method(abc.ABC):
         self.total_steps = int(total_steps)
         self.num_classes = num_classes
         self.name = name or type(self).__name__.lower()
+        self.num_examples = None if num_examples is None else int(num_examples)
 
     @classmethod
     def loss_forms(cls, options: MethodOptions) -> tuple[tuple[str, ...], bool]:

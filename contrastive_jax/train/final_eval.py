@@ -27,6 +27,7 @@ the edge of ``eval.probe_l2_grid``), which the printed table repeats.
 from __future__ import annotations
 
 import importlib.metadata
+import io
 import json
 import os
 import subprocess
@@ -79,6 +80,8 @@ class Evaluation:
         self.sources = (parts.train_source, parts.test_source)
         self.prompts = getattr(parts.train_source, "prompts", None)  # captions: [C, T, L]
         self.last_features = self.last_labels = None
+        self.train_source = parts.train_source
+        self.per_example = None  # after ``final``: a method's per-example arrays, or None
         self._graphdef = graphdef
         self._embed_fns = {}
         # An image-text set without labels (num_classes 0) is evaluated by retrieval only.
@@ -195,7 +198,14 @@ class Evaluation:
                 results["random_init"] = self._row(self.features(initial_state), initial_state)
             if self.labelled:  # raw pixels have no text side to retrieve with
                 results["raw_pixels"] = self._row(self.features(None, "pixels"))
+        per_example = {}
+        if hasattr(self.method, "per_example_arrays"):
+            self.per_example = per_example_outputs(self.method, state.method_state,
+                                                   self.train_source)
+            per_example = {"per_example": self.method.per_example_report(
+                self.per_example, self.per_example["label"])}
         return {
+            **per_example,
             "method": config.method.name, "dataset": config.dataset.name,
             "encoder": config.encoder.name, "seed": config.seed,
             "steps": int(mesh_lib.to_host(state.step)), "resumed_from_step": resumed_from_step,
@@ -223,6 +233,23 @@ def extra_label_evaluators(eval_config, embed_fn, train_source, test_source) -> 
                                                    test_batches=None,
                                                    num_classes=int(classes[name])))
             for name in train_labels if name in test_labels and name in classes}
+
+
+def per_example_outputs(method, method_state, train_source) -> dict[str, np.ndarray]:
+    """A method's per-example state (e.g. iSogCLR's temperatures ``tau``), [N] NumPy arrays
+    indexed by the training record's position in the source, plus the records' ``label``."""
+    from jax.experimental import multihost_utils
+
+    def to_host(x):
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:
+            return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+        return np.asarray(x)
+
+    arrays = method.per_example_arrays(jax.tree.map(to_host, method_state))
+    labels = getattr(train_source, "labels", None)
+    if labels is None or len(labels) != len(train_source):
+        labels = [train_source[i]["label"] for i in range(len(train_source))]
+    return {**arrays, "label": np.asarray(labels, np.int32)}
 
 
 def sharded_embed(fn, mesh, input_key: str = "image"):
@@ -370,6 +397,10 @@ def write_outputs(workdir: str, summary: dict, metric_rows: list[dict], evaluati
     where they were written."""
     summary_path = epath.Path(workdir) / "summary.json"
     workdir_lib.write_text_atomic(summary_path, json.dumps(summary, indent=2))
+    if getattr(evaluation, "per_example", None) is not None:
+        buffer = io.BytesIO()  # per_example.npz: the method's [N] arrays and the labels
+        np.savez(buffer, **evaluation.per_example)
+        (epath.Path(workdir) / "per_example.npz").write_bytes(buffer.getvalue())
     with workdir_lib.local_staging(epath.Path(workdir) / "plots") as plots:
         written = _write_plots(plots, summary, metric_rows, evaluation)
     written = [str(epath.Path(workdir) / "plots" / os.path.basename(p)) for p in written]

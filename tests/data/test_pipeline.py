@@ -123,3 +123,16 @@ def test_two_processes_together_feed_the_one_process_batches():
         for key in ("image", "label"):
             assert parts[0][key].shape[0] == 32
             np.testing.assert_array_equal(np.concatenate([p[key] for p in parts]), whole[key])
+
+
+def test_train_batches_carry_each_records_index_in_the_source():
+    """``index`` (int32) is the record's position in the source (here equal to its label), on
+    every process's share and across an epoch boundary."""
+    source = _indexed_source(20)
+    for process in range(2):
+        iterator = iter(make_train_loader(source, global_batch_size=8, seed=1,
+                                          process_index=process, process_count=2))
+        for _ in range(4):  # 32 rows: past the end of the 20-record epoch
+            batch = next(iterator)
+            assert batch["index"].dtype == np.int32 and batch["index"].shape == (4,)
+            np.testing.assert_array_equal(batch["index"], batch["label"])

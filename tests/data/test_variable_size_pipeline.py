@@ -81,6 +81,7 @@ def test_variable_size_batches_are_host_crops_seeded_by_stream_position():
                                   np.random.default_rng([3, 8 * b + row]))
             np.testing.assert_array_equal(batch["image"][row], expected)
             assert batch["label"][row] == index % 2
+            assert batch["index"][row] == index and batch["index"].dtype == np.int32
 
 
 class _FixedIndex:

@@ -33,7 +33,7 @@ FAST_COMPILE = {"xla_backend_optimization_level": 0}
 @functools.lru_cache(maxsize=None)
 def fixed_batch(dataset: str) -> dict:
     source = DATASETS.build(dataset, "train")
-    records = [source[i] for i in range(BATCH_SIZE)]
+    records = [{**source[i], "index": np.int32(i)} for i in range(BATCH_SIZE)]
     return {key: np.stack([r[key] for r in records]) for key in records[0]}
 
 
@@ -61,7 +61,8 @@ def run_losses(name: str) -> np.ndarray:
     config = stationary_config(name)
     views = fixed_views(config.dataset.name, config.augment.num_views)
     method = build_method(config, image_shape=(8, 8, 1),
-                          make_views=lambda rng, images: views, num_classes=10)
+                          make_views=lambda rng, images: views, num_classes=10,
+                          num_examples=BATCH_SIZE)
     optimizer = optax.adam(config.optimizer.learning_rate)
     batch = fixed_batch(config.dataset.name)
     graphdef_box = {}

@@ -125,6 +125,7 @@ DATASETS = Registry(
         "tfds": "contrastive_jax.data.tfds_source:tfds_source",
         "folder": "contrastive_jax.data.folder_source:folder_source",
         "captions": "contrastive_jax.data.captions:captions_source",
+        "ucr": "contrastive_jax.data.ucr:ucr_source",
     },
 )
 
@@ -137,6 +138,9 @@ AUGMENTATIONS = Registry(
         "byol": "contrastive_jax.data.augment:byol",
         "weak": "contrastive_jax.data.augment:weak",
         "multicrop": "contrastive_jax.data.augment:multicrop",
+        # time series: views(rng, series [B, T, C], mask [B, T])
+        "ts2vec": "contrastive_jax.data.augment_series:ts2vec",
+        "series": "contrastive_jax.data.augment_series:series",
     },
 )
 
@@ -153,6 +157,8 @@ ENCODERS = Registry(
         "vit": "contrastive_jax.models.vit:ViT",
         "mlp": "contrastive_jax.models.mlp:MLPEncoder",
         "text_transformer": "contrastive_jax.models.text:TextTransformer",
+        # time series: x [B, T, C] (+ mask [B, T]) -> [B, D]
+        "ts2vec": "contrastive_jax.models.ts2vec:TS2VecEncoder",
     },
 )
 

@@ -24,6 +24,8 @@ from contrastive_jax.losses._common import (
 from contrastive_jax.losses.alignment_uniformity import alignment, uniformity
 from contrastive_jax.losses.barlow_twins import barlow_twins
 from contrastive_jax.losses.clip import clip
+from contrastive_jax.losses.dbpm import (
+    bad_pairs, dbpm_loss, dbpm_weights, memory_statistics, update_memory)
 from contrastive_jax.losses.dcl import dcl, dclw
 from contrastive_jax.losses.debiased import debiased_info_nce, hard_negative_info_nce
 from contrastive_jax.losses.infonce import info_nce, nt_xent, queue_info_nce
@@ -37,6 +39,7 @@ from contrastive_jax.losses.similarity import (
 from contrastive_jax.losses.supcon import supcon
 from contrastive_jax.losses.swav import sinkhorn, swav
 from contrastive_jax.losses.triplet import triplet_margin
+from contrastive_jax.losses.ts2vec import hierarchical_contrastive_loss
 from contrastive_jax.losses.vicreg import vicreg
 from contrastive_jax.losses.wmse import wmse
 
@@ -45,10 +48,12 @@ OBJECTIVES = (
     "alignment",
     "barlow_twins",
     "clip",
+    "dbpm_loss",
     "dcl",
     "dclw",
     "debiased_info_nce",
     "hard_negative_info_nce",
+    "hierarchical_contrastive_loss",
     "info_nce",
     "mochi_negatives",
     "multiview_info_nce",
@@ -69,6 +74,10 @@ OBJECTIVES = (
 # The building blocks a new loss is written with (see ``similarity.py``).
 HELPERS = (
     "SoftmaxStatistics",
+    "bad_pairs",
+    "dbpm_weights",
+    "memory_statistics",
+    "update_memory",
     "gather_rows",
     "global_count",
     "global_mean",

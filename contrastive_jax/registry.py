@@ -163,7 +163,7 @@ ENCODERS = Registry(
 )
 
 # --- methods: cls(options, *, encoder, image_shape, make_views, num_views, batch_size,
-#     total_steps, num_classes, name) -> methods.base.Method; built by train.build.build_method,
+#     total_steps, num_classes, name, num_examples) -> methods.base.Method; built by train.build.build_method,
 #     cls.options_type declares the keys of config.method ---------------------------------------
 METHODS = Registry(
     "method",
@@ -187,5 +187,6 @@ METHODS = Registry(
         "mv_dhel": "contrastive_jax.methods.multiview:MVDHEL",
         "clip": "contrastive_jax.methods.clip:CLIP",
         "siglip": "contrastive_jax.methods.clip:SigLIP",
+        "ts2vec": "contrastive_jax.methods.ts2vec:TS2Vec",
     },
 )

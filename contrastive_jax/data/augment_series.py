@@ -170,6 +170,7 @@ class TS2VecViews:
 
     num_views = 2
     modality = "series"
+    crop_pair = True  # returns a SeriesCrops (methods.ts2vec checks this)
 
     def __init__(self, *, temporal_unit: int = 0, mask_p: float = 0.5):
         self.temporal_unit, self.mask_p = int(temporal_unit), float(mask_p)

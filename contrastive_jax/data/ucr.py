@@ -6,7 +6,9 @@
 load offline; any other name goes through aeon's own download (timeseriesclassification.com)
 and fails with a message saying so when that is not reachable.
 
-Records are ``{"series": float32 [T, C], "mask": bool [T], "label": int32 []}``: the archive's
+Records are ``{"series": float32 [T, C], "mask": bool [T], "label": int32 [], "index": int32
+[]}`` (``index``: the record's position in its split, for per-example method state such as
+DBPM's memory): the archive's
 own train / test split, ``T`` the longest series of either split. Variable-length sets
 (JapaneseVowels, ...) are zero-padded at the end and ``mask`` marks the observed steps; nothing
 is truncated. Labels are mapped to ``0 .. K-1`` in sorted order of the train split's labels
@@ -52,7 +54,7 @@ BUNDLED = ("GunPoint", "ArrowHead", "ItalyPowerDemand", "OSULeaf", "ACSF1", "Bas
 
 class SeriesSource:
     """A grain-compatible source of padded series: ``series`` float32 [N, T, C], ``mask`` bool
-    [N, T], ``labels`` int32 [N]. ``source[i]`` is ``{"series", "mask", "label"}``."""
+    [N, T], ``labels`` int32 [N]. ``source[i]`` is ``{"series", "mask", "label", "index"}``."""
 
     def __init__(self, series: np.ndarray, mask: np.ndarray, labels: np.ndarray,
                  info: SourceInfo):
@@ -74,7 +76,7 @@ class SeriesSource:
 
     def __getitem__(self, index: int) -> dict[str, np.ndarray]:
         return {"series": self.series[index], "mask": self.mask[index],
-                "label": self.labels[index]}
+                "label": self.labels[index], "index": np.int32(index)}
 
     def __repr__(self) -> str:
         return f"SeriesSource({self.info.name}, n={len(self)}, shape={self.info.image_shape})"

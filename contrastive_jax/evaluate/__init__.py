@@ -3,6 +3,7 @@
 * ``knn_accuracy`` / ``knn_predict``: weighted cosine kNN (InstDisc, DINO).
 * ``linear_probe``: L2-regularized multinomial logistic regression, L2 chosen on a validation
   split, full-batch L-BFGS in JAX.
+* ``svm_accuracy`` / ``fit_svm``: TS2Vec's RBF SVM with C by 5-fold grid search.
 * ``zero_shot_accuracy``: CLIP-style classification from class text embeddings.
 * ``retrieval_recall``: image<->text Recall@K.
 * ``alignment``, ``uniformity``, ``rankme``, ``per_dimension_std``,
@@ -11,7 +12,8 @@
 * ``embed_split``, ``SplitFeatures``: a split's features ``[N, D]`` from streamed
   ``(batch, num_valid)`` batches (only features stay on the host), embedded once per encoder;
   ``embed_dataset`` / ``array_batches`` for arrays already in memory.
-* ``KnnEvaluator``, ``LinearProbeEvaluator``, ``DiagnosticsEvaluator``, ``ZeroShotEvaluator``,
+* ``KnnEvaluator``, ``LinearProbeEvaluator``, ``SvmEvaluator``, ``DiagnosticsEvaluator``,
+  ``ZeroShotEvaluator``,
   ``RetrievalEvaluator``: big_vision-style evaluators over streamed batches, ``run(model)``
   yields (name, value); ``evaluators_from_config`` and ``table_row`` build the final table.
 
@@ -30,6 +32,7 @@ from contrastive_jax.evaluate.evaluators import (
     KnnEvaluator,
     LinearProbeEvaluator,
     RetrievalEvaluator,
+    SvmEvaluator,
     ZeroShotEvaluator,
     embed_texts,
     table_row,
@@ -52,6 +55,7 @@ from contrastive_jax.evaluate.linear_probe import (
 )
 from contrastive_jax.evaluate.plots import plot_embedding, plot_metrics
 from contrastive_jax.evaluate.retrieval import retrieval_ranks, retrieval_recall
+from contrastive_jax.evaluate.svm import fit_svm, svm_accuracy
 from contrastive_jax.evaluate.zero_shot import (
     class_embeddings,
     zero_shot_accuracy,
@@ -66,6 +70,7 @@ __all__ = [
     "LinearProbeEvaluator",
     "RetrievalEvaluator",
     "SplitFeatures",
+    "SvmEvaluator",
     "ZeroShotEvaluator",
     "alignment",
     "array_batches",
@@ -75,6 +80,7 @@ __all__ = [
     "embed_texts",
     "evaluators_from_config",
     "fit_linear_model",
+    "fit_svm",
     "knn_accuracy",
     "knn_predict",
     "l2_normalize",
@@ -87,6 +93,7 @@ __all__ = [
     "representation_diagnostics",
     "retrieval_ranks",
     "retrieval_recall",
+    "svm_accuracy",
     "table_row",
     "uniformity",
     "with_labels",

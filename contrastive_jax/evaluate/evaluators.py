@@ -26,6 +26,7 @@ from contrastive_jax.evaluate.features import (
 from contrastive_jax.evaluate.knn import knn_accuracy
 from contrastive_jax.evaluate.linear_probe import DEFAULT_L2_GRID, linear_probe
 from contrastive_jax.evaluate.retrieval import retrieval_recall
+from contrastive_jax.evaluate.svm import svm_accuracy
 from contrastive_jax.evaluate.zero_shot import zero_shot_accuracy
 
 TRAIN, TEST = "train", "test"
@@ -80,6 +81,20 @@ class LinearProbeEvaluator(SplitEvaluator):
                               **self.options)
         yield "linear_probe", float(result["accuracy"])
         yield "linear_probe_l2", float(result["l2"])
+
+
+class SvmEvaluator(SplitEvaluator):
+    """TS2Vec's protocol (``evaluate.svm``): an RBF SVM on the train features, ``C`` by 5-fold
+    grid search (none on a small train split), held-out accuracy. Yields ``svm_accuracy`` and
+    ``svm_C``."""
+
+    def __init__(self, embed_fn: EmbedFn, *, train_batches, test_batches):
+        super().__init__(embed_fn, train_batches=train_batches, test_batches=test_batches)
+
+    def evaluate(self, features: SplitFeatures) -> Iterator[tuple[str, float]]:
+        result = svm_accuracy(*features[TRAIN], *features[TEST])
+        yield "svm_accuracy", result["accuracy"]
+        yield "svm_C", result["C"]
 
 
 class DiagnosticsEvaluator(SplitEvaluator):
@@ -155,7 +170,8 @@ def from_config(eval_config: Mapping[str, Any], embed_fn: EmbedFn, *, train_batc
                 test_batches, num_classes: int) -> list[SplitEvaluator]:
     """The evaluators of one encoder's table row that ``eval_config`` asks for: kNN
     (``knn_k``, ``knn_temperature``), the linear probe when ``final_linear_probe``
-    (``probe_l2_grid``, ``probe_max_iter``) and the diagnostics when ``diagnostics``."""
+    (``probe_l2_grid``, ``probe_max_iter``), TS2Vec's RBF SVM when ``svm`` and the
+    diagnostics when ``diagnostics``."""
     splits = dict(train_batches=train_batches, test_batches=test_batches)
     evaluators: list[SplitEvaluator] = [KnnEvaluator(
         embed_fn, **splits, num_classes=num_classes, k=int(eval_config["knn_k"]),
@@ -165,6 +181,8 @@ def from_config(eval_config: Mapping[str, Any], embed_fn: EmbedFn, *, train_batc
             embed_fn, **splits, num_classes=num_classes,
             l2_grid=tuple(eval_config["probe_l2_grid"]),
             max_iter=int(eval_config["probe_max_iter"])))
+    if eval_config.get("svm", False):
+        evaluators.append(SvmEvaluator(embed_fn, **splits))
     if eval_config.get("diagnostics", False):
         evaluators.append(DiagnosticsEvaluator(embed_fn, test_batches=test_batches))
     return evaluators

@@ -67,7 +67,8 @@ class Method(abc.ABC):
 
     def __init__(self, options: MethodOptions, *, encoder, image_shape, make_views: ViewFn,
                  num_views: int, batch_size: int, total_steps: int,
-                 num_classes: int | None = None, name: str | None = None):
+                 num_classes: int | None = None, name: str | None = None,
+                 num_examples: int | None = None):
         if not isinstance(options, self.options_type):
             raise TypeError(f"{type(self).__name__} takes {self.options_type.__name__}, got "
                             f"{type(options).__name__}.")
@@ -79,6 +80,7 @@ class Method(abc.ABC):
         self.batch_size = int(batch_size)
         self.total_steps = int(total_steps)
         self.num_classes = num_classes
+        self.num_examples = num_examples  # the training set's size (per-example method state)
         self.name = name or type(self).__name__.lower()
 
     @classmethod

@@ -133,7 +133,7 @@ def num_views_made(make_views, augment_config) -> int:
 
 
 def build_method(config: ml_collections.ConfigDict, *, image_shape, make_views,
-                 num_classes: int | None = None):
+                 num_classes: int | None = None, num_examples: int | None = None):
     """The method named by ``config.method.name``, given its declared options and the run's
     sizes explicitly (never the whole config)."""
     method_type = METHODS.get(config.method.name)
@@ -149,7 +149,7 @@ def build_method(config: ml_collections.ConfigDict, *, image_shape, make_views,
     return method_type(options, encoder=config.encoder, image_shape=image_shape,
                        make_views=make_views, num_views=num_views, batch_size=config.batch_size,
                        total_steps=config.total_steps, num_classes=num_classes,
-                       name=config.method.name)
+                       name=config.method.name, num_examples=num_examples)
 
 
 @dataclasses.dataclass
@@ -186,7 +186,8 @@ def build_parts(config: ml_collections.ConfigDict) -> Parts:
     make_views = build_views(config.augment)
     host_crop = build_host_crop(train_source.info, make_views)
     method = build_method(config, image_shape=train_source.info.image_shape,
-                          make_views=make_views, num_classes=train_source.info.num_classes)
+                          make_views=make_views, num_classes=train_source.info.num_classes,
+                          num_examples=len(train_source))
     return Parts(train_source, test_source, make_views, method, host_crop)
 
 

@@ -36,12 +36,6 @@ def _valid_steps(length, size: int) -> jax.Array:
     return jnp.arange(size) < length
 
 
-def _neg_log_softmax_at(logits: jax.Array, keep: jax.Array, positive: jax.Array) -> jax.Array:
-    """``-log softmax(logits[keep])[positive]`` along the last axis."""
-    lse = jax.nn.logsumexp(jnp.where(keep, logits, -jnp.inf), axis=-1)
-    return lse - jnp.take_along_axis(logits, positive[..., None], axis=-1)[..., 0]
-
-
 def instance_contrastive_terms(z1: jax.Array, z2: jax.Array, *, length: jax.Array | int | None = None,
                                axis_name: str | None = None) -> jax.Array:
     """Per-example instance-wise loss ``[b]`` (this device's examples): the mean over the valid
@@ -57,9 +51,10 @@ def instance_contrastive_terms(z1: jax.Array, z2: jax.Array, *, length: jax.Arra
     logits = jnp.einsum("atd,ktd->tak", anchors, keys)  # [T, 2b, 2N]
     own = row_offset(b, axis_name) + jnp.arange(b)
     self_index = jnp.concatenate([own, own + total])
-    positive = jnp.concatenate([own + total, own])
     keep = jnp.arange(2 * total)[None, :] != self_index[:, None]  # [2b, 2N]
-    per_anchor = _neg_log_softmax_at(logits, keep[None], jnp.broadcast_to(positive, (steps, 2 * b)))
+    lse = jax.nn.logsumexp(jnp.where(keep[None], logits, -jnp.inf), axis=-1)  # [T, 2b]
+    positive = jnp.sum(z1 * z2, axis=-1).T  # [T, b]: the positive of both views' anchors
+    per_anchor = lse - jnp.concatenate([positive, positive], axis=1)
     valid = _valid_steps(steps if length is None else length, steps)  # [T]
     count = jnp.maximum(valid.sum(), 1)
     per_anchor = jnp.where(valid[:, None], per_anchor, 0.0).sum(axis=0) / count  # [2b]
@@ -80,11 +75,12 @@ def temporal_contrastive_terms(z1: jax.Array, z2: jax.Array, *,
     valid2 = jnp.concatenate([valid, valid])
     index = jnp.arange(2 * steps)
     keep = valid2[None, :] & (index[None, :] != index[:, None])  # [2T, 2T]
-    positive = jnp.concatenate([index[:steps] + steps, index[:steps]])
-    per_anchor = _neg_log_softmax_at(logits, keep[None], jnp.broadcast_to(positive, logits.shape[:2]))
-    per_anchor = jnp.where(valid2[None, :], per_anchor, 0.0)
+    lse = jax.nn.logsumexp(jnp.where(keep[None], logits, -jnp.inf), axis=-1)  # [B, 2T]
+    positive = jnp.sum(z1 * z2, axis=-1)  # [B, T]
+    per_anchor = jnp.where(valid2[None, :], lse - jnp.concatenate([positive, positive], axis=1),
+                           0.0)
     count = jnp.maximum(valid.sum(), 1)
-    terms = (per_anchor[:, :steps].sum(axis=1) + per_anchor[:, steps:].sum(axis=1)) / (2 * count)
+    terms = per_anchor.sum(axis=1) / (2 * count)
     return jnp.where(length >= 2, terms, 0.0)
 
 

@@ -18,9 +18,12 @@ bad-pair statistics are refreshed at the start of every epoch (``N // batch_size
 after ``dbpm_warm_fraction`` of the epochs (50 of 80 in the released config), bad pairs are
 down-weighted (``losses.dbpm``).
 
-Differences from the released TS2Vec: evaluation uses the trained weights, not the running
-average of all iterates (``torch.optim.swa_utils.AveragedModel``) TS2Vec encodes with; series
-longer than 3000 steps are not split into sections.
+Evaluation encodes with the running average of the encoder's weights over training (TS2Vec's
+``torch.optim.swa_utils.AveragedModel``, updated after every step), kept in the model as
+``Averaged`` variables (model state, not trained; ``average_weights=False`` evaluates the
+trained weights). The average is updated inside the loss, so it covers the weights each step
+starts from (``p_0 .. p_{K-1}`` after K steps; TS2Vec's covers ``p_1 .. p_K``). Series longer
+than 3000 steps are not split into sections as TS2Vec's ``max_train_length`` does.
 """
 
 from __future__ import annotations
@@ -34,19 +37,21 @@ from flax import nnx
 
 from contrastive_jax import losses
 from contrastive_jax.methods.base import Method, build_encoder
-from contrastive_jax.methods.common import embedding_std
+from contrastive_jax.methods.common import embedding_std, param_arrays, with_params
 from contrastive_jax.methods.options import MethodOptions
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TS2VecOptions(MethodOptions):
     """``alpha``: weight of the instance-wise term (0.5); ``temporal_unit``: the first scale
-    with a temporal term (0); ``dbpm``: DBPM reweighting with thresholds ``dbpm_cut_np`` (2)
+    with a temporal term (0); ``average_weights``: evaluate the running average of the
+    encoder's weights (True, as released); ``dbpm``: DBPM reweighting with thresholds ``dbpm_cut_np`` (2)
     and ``dbpm_cut_fp`` (3) standard deviations, off for the first ``dbpm_warm_fraction`` of
     the epochs (0.625 = 50 / 80, the released config)."""
 
     alpha: float = 0.5
     temporal_unit: int = 0
+    average_weights: bool = True
     dbpm: bool = False
     dbpm_cut_np: float = 2.0
     dbpm_cut_fp: float = 3.0
@@ -59,11 +64,35 @@ class TS2VecOptions(MethodOptions):
         self.check("dbpm_warm_fraction", lambda v: 0 <= v <= 1, "in [0, 1]")
 
 
-class SeriesModel(nnx.Module):
-    """The trained model: just the encoder (TS2Vec has no projector)."""
+class Averaged(nnx.Variable):
+    """A running average of trained weights (model state, not a parameter)."""
 
-    def __init__(self, encoder: nnx.Module):
+
+class SeriesModel(nnx.Module):
+    """The encoder (TS2Vec has no projector) and, with ``average``, the running average of its
+    weights (``Averaged`` leaves in the order of ``param_arrays(encoder)``) and its count."""
+
+    def __init__(self, encoder: nnx.Module, *, average: bool = True):
         self.encoder = encoder
+        self.average = nnx.List([Averaged(jnp.array(leaf)) for leaf in
+                                 jax.tree.leaves(param_arrays(encoder))]) if average else None
+        self.averaged_steps = Averaged(jnp.zeros((), jnp.int32))
+
+    def update_average(self) -> None:
+        """``avg <- avg + (p - avg) / (n + 1)`` (the first update copies ``p``)."""
+        n = self.averaged_steps.value
+        for variable, leaf in zip(self.average, jax.tree.leaves(param_arrays(self.encoder))):
+            variable.value = jnp.where(n == 0, leaf, variable.value + (leaf - variable.value)
+                                       / (n + 1).astype(leaf.dtype))
+        self.averaged_steps.value = n + 1
+
+    def eval_encoder(self) -> nnx.Module:
+        """The encoder evaluation uses: the averaged weights when kept, else the trained ones."""
+        if self.average is None:
+            return self.encoder
+        structure = jax.tree.structure(param_arrays(self.encoder))
+        return with_params(self.encoder, jax.tree.unflatten(
+            structure, [variable.value for variable in self.average]))
 
 
 def series_inputs(inputs) -> tuple[jax.Array, jax.Array | None]:
@@ -98,7 +127,8 @@ class TS2Vec(Method):
 
     def init(self, rng, example_batch):
         model = SeriesModel(build_encoder(self.encoder_config, self.image_shape,
-                                          nnx.Rngs(params=rng)))
+                                          nnx.Rngs(params=rng)),
+                            average=self.options.average_weights)
         state = {}
         if self.options.dbpm:
             n = int(self.num_examples)
@@ -122,6 +152,8 @@ class TS2Vec(Method):
             length=crops.overlap, per_example=True), h
 
     def loss(self, model, method_state, batch, rng):
+        if model.average is not None:
+            model.update_average()
         pair_loss, h = self.pair_losses(model, batch, rng)
         metrics = {"embedding_std": embedding_std(h.max(axis=1))}
         if not self.options.dbpm:
@@ -148,4 +180,4 @@ class TS2Vec(Method):
 
     def embed(self, model, inputs):
         series, mask = series_inputs(inputs)
-        return model.encoder(series.astype(jnp.float32), mask, train=False)
+        return model.eval_encoder()(series.astype(jnp.float32), mask, train=False)

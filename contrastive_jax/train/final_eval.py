@@ -188,10 +188,10 @@ def sharded_embed(fn, mesh, input_key: str | tuple[str, ...] = "image"):
                      out_shardings=mesh_lib.replicated(mesh))
 
     def embed(model, batch):
-        inputs = mesh_lib.global_batch({**{f"x:{k}": batch[k] for k in keys},
+        names = ["x"] + [f"x:{k}" for k in keys[1:]]  # the example is "x"
+        inputs = mesh_lib.global_batch({**{n: batch[k] for n, k in zip(names, keys)},
                                         "label": batch["label"]}, sharding)
-        x = (inputs[f"x:{keys[0]}"] if len(keys) == 1
-             else {k: inputs[f"x:{k}"] for k in keys})
+        x = inputs["x"] if len(keys) == 1 else {k: inputs[n] for n, k in zip(names, keys)}
         return mesh_lib.to_host(jitted(model, x, inputs["label"]))
 
     return embed

@@ -110,7 +110,14 @@ def test_presets_are_registered_and_make_views():
     crops = jax.jit(AUGMENTATIONS.build("ts2vec"))(jax.random.key(0), _series(),
                                                    np.ones((6, 20), bool))
     assert isinstance(crops, A.SeriesCrops) and crops.x1.shape == (6, 20, 2)
-    views = jax.jit(AUGMENTATIONS.build("series", num_views=3))(
-        jax.random.key(0), _series(), np.ones((6, 20), bool))
-    assert len(views) == 3 and all(v[0].shape == (6, 20, 2) and v[1].shape == (6, 20)
-                                   for v in views)
+    make = AUGMENTATIONS.build("series", num_views=3)
+    assert make.num_views == 3 and make.modality == "series"
+    x = _series()
+    mask = np.ones((6, 20), bool)
+    mask[:, 18:] = False
+    views = jax.jit(make)(jax.random.key(0), x, mask)
+    assert len(views) == 3 and all(v[0].shape == (6, 20, 2) for v in views)
+    for series, view_mask in views:  # jitter + scaling change observed steps only
+        np.testing.assert_array_equal(view_mask, mask)
+        np.testing.assert_array_equal(np.asarray(series)[:, 18:], x[:, 18:])
+        assert not np.allclose(np.asarray(series)[:, :18], x[:, :18])

@@ -127,6 +127,7 @@ DATASETS = Registry(
         "captions": "contrastive_jax.data.captions:captions_source",
         "textured": "contrastive_jax.data.textured:textured_source",
         "composites": "contrastive_jax.data.composites:composites_source",
+        "ucr": "contrastive_jax.data.ucr:ucr_source",
     },
 )
 
@@ -139,6 +140,9 @@ AUGMENTATIONS = Registry(
         "byol": "contrastive_jax.data.augment:byol",
         "weak": "contrastive_jax.data.augment:weak",
         "multicrop": "contrastive_jax.data.augment:multicrop",
+        # time series: views(rng, series [B, T, C], mask [B, T])
+        "ts2vec": "contrastive_jax.data.augment_series:ts2vec",
+        "series": "contrastive_jax.data.augment_series:series",
     },
 )
 
@@ -155,11 +159,13 @@ ENCODERS = Registry(
         "vit": "contrastive_jax.models.vit:ViT",
         "mlp": "contrastive_jax.models.mlp:MLPEncoder",
         "text_transformer": "contrastive_jax.models.text:TextTransformer",
+        # time series: x [B, T, C] (+ mask [B, T]) -> [B, D]
+        "ts2vec": "contrastive_jax.models.ts2vec:TS2VecEncoder",
     },
 )
 
 # --- methods: cls(options, *, encoder, image_shape, make_views, num_views, batch_size,
-#     total_steps, num_classes, name) -> methods.base.Method; built by train.build.build_method,
+#     total_steps, num_classes, name, num_examples) -> methods.base.Method; built by train.build.build_method,
 #     cls.options_type declares the keys of config.method ---------------------------------------
 METHODS = Registry(
     "method",
@@ -190,5 +196,6 @@ METHODS = Registry(
         "soft_clip": "contrastive_jax.methods.image_text:SoftCLIP",
         "cleanclip": "contrastive_jax.methods.image_text:CleanCLIP",
         "protoclip": "contrastive_jax.methods.image_text:ProtoCLIP",
+        "ts2vec": "contrastive_jax.methods.ts2vec:TS2Vec",
     },
 )

@@ -22,13 +22,25 @@ class SourceInfo:
     ``variable_size=True``: the records' images vary in size (an image folder, imagenet2012);
     ``image_shape`` is then the fixed ``(S, S, C)`` the host pipeline crops every image to
     (``data.host_image``), and records may hold any ``[h, w, C]`` uint8 image.
+
+    Other modalities: ``input_keys`` names the record keys the encoder reads, the first one
+    the example itself, and ``image_shape`` is that example's shape (the encoder's
+    ``in_shape``): ``("image",)`` and ``(H, W, C)`` for images (the default), ``("series",
+    "mask")`` and ``(T, C)`` for time series (``data.ucr``). Evaluation embeds the
+    ``input_keys`` of each record (several keys reach the method's ``embed`` as a dict).
     """
 
     name: str
-    image_shape: tuple[int, int, int]
+    image_shape: tuple[int, ...]
     num_classes: int
     class_names: tuple[str, ...] = ()
     variable_size: bool = False
+    input_keys: tuple[str, ...] = ("image",)
+
+    @property
+    def example_shape(self) -> tuple[int, ...]:
+        """The shape of one example under ``input_keys[0]`` (``image_shape``)."""
+        return tuple(self.image_shape)
 
 
 @runtime_checkable

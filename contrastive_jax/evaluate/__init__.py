@@ -4,6 +4,7 @@
 * ``low_label_scores``: linear probe and kNN from k labelled examples per class, R draws.
 * ``linear_probe``: L2-regularized multinomial logistic regression, L2 chosen on a validation
   split, full-batch L-BFGS in JAX.
+* ``svm_accuracy`` / ``fit_svm``: TS2Vec's RBF SVM with C by 5-fold grid search.
 * ``zero_shot_accuracy``: CLIP-style classification from class text embeddings.
 * ``retrieval_recall``: image<->text Recall@K.
 * ``order_accuracy`` / ``OrderEvaluator``: caption vs its word-swapped caption (composites).
@@ -13,7 +14,8 @@
 * ``embed_split``, ``SplitFeatures``: a split's features ``[N, D]`` from streamed
   ``(batch, num_valid)`` batches (only features stay on the host), embedded once per encoder;
   ``embed_dataset`` / ``array_batches`` for arrays already in memory.
-* ``KnnEvaluator``, ``LinearProbeEvaluator``, ``DiagnosticsEvaluator``, ``ZeroShotEvaluator``,
+* ``KnnEvaluator``, ``LinearProbeEvaluator``, ``SvmEvaluator``, ``DiagnosticsEvaluator``,
+  ``ZeroShotEvaluator``,
   ``RetrievalEvaluator``: big_vision-style evaluators over streamed batches, ``run(model)``
   yields (name, value); ``evaluators_from_config`` and ``table_row`` build the final table.
 
@@ -33,6 +35,7 @@ from contrastive_jax.evaluate.evaluators import (
     LinearProbeEvaluator,
     LowLabelEvaluator,
     RetrievalEvaluator,
+    SvmEvaluator,
     ZeroShotEvaluator,
     embed_texts,
     table_row,
@@ -58,6 +61,7 @@ from contrastive_jax.evaluate.low_label import draw_shots, low_label_scores
 from contrastive_jax.evaluate.order import OrderEvaluator, order_accuracy
 from contrastive_jax.evaluate.plots import plot_embedding, plot_metrics
 from contrastive_jax.evaluate.retrieval import retrieval_ranks, retrieval_recall
+from contrastive_jax.evaluate.svm import fit_svm, svm_accuracy
 from contrastive_jax.evaluate.zero_shot import (
     class_embeddings,
     zero_shot_accuracy,
@@ -75,6 +79,7 @@ __all__ = [
     "OrderEvaluator",
     "RetrievalEvaluator",
     "SplitFeatures",
+    "SvmEvaluator",
     "ZeroShotEvaluator",
     "alignment",
     "array_batches",
@@ -85,6 +90,7 @@ __all__ = [
     "embed_texts",
     "evaluators_from_config",
     "fit_linear_model",
+    "fit_svm",
     "knn_accuracy",
     "knn_predict",
     "l2_normalize",
@@ -99,6 +105,7 @@ __all__ = [
     "representation_diagnostics",
     "retrieval_ranks",
     "retrieval_recall",
+    "svm_accuracy",
     "table_row",
     "uniformity",
     "with_labels",

@@ -29,6 +29,7 @@ from contrastive_jax.evaluate.low_label import DEFAULT_L2 as LOW_LABEL_L2
 from contrastive_jax.evaluate.low_label import DEFAULT_SHOTS, low_label_scores
 from contrastive_jax.evaluate.per_class import per_class_scores
 from contrastive_jax.evaluate.retrieval import retrieval_recall
+from contrastive_jax.evaluate.svm import svm_accuracy
 from contrastive_jax.evaluate.zero_shot import zero_shot_accuracy
 
 TRAIN, TEST = "train", "test"
@@ -125,6 +126,20 @@ class LowLabelEvaluator(SplitEvaluator):
                                     num_classes=self.num_classes, **self.options).items()
 
 
+class SvmEvaluator(SplitEvaluator):
+    """TS2Vec's protocol (``evaluate.svm``): an RBF SVM on the train features, ``C`` by 5-fold
+    grid search (none on a small train split), held-out accuracy. Yields ``svm_accuracy`` and
+    ``svm_C``."""
+
+    def __init__(self, embed_fn: EmbedFn, *, train_batches, test_batches):
+        super().__init__(embed_fn, train_batches=train_batches, test_batches=test_batches)
+
+    def evaluate(self, features: SplitFeatures) -> Iterator[tuple[str, float]]:
+        result = svm_accuracy(*features[TRAIN], *features[TEST])
+        yield "svm_accuracy", result["accuracy"]
+        yield "svm_C", result["C"]
+
+
 class DiagnosticsEvaluator(SplitEvaluator):
     """Label-free health of the held-out features (``representation_diagnostics``: RankMe,
     uniformity, per-dimension std)."""
@@ -198,7 +213,8 @@ def from_config(eval_config: Mapping[str, Any], embed_fn: EmbedFn, *, train_batc
                 test_batches, num_classes: int, class_counts=None) -> list[SplitEvaluator]:
     """The evaluators of one encoder's table row that ``eval_config`` asks for: kNN
     (``knn_k``, ``knn_temperature``), the linear probe when ``final_linear_probe``
-    (``probe_l2_grid``, ``probe_max_iter``), the diagnostics when ``diagnostics`` and the
+    (``probe_l2_grid``, ``probe_max_iter``), TS2Vec's RBF SVM when ``svm``, the diagnostics when
+    ``diagnostics`` and the
     low-label probes when ``low_label_shots`` is not empty (``low_label_draws``,
     ``low_label_l2``). ``class_counts`` (the training set's, when it is long-tailed) adds
     per-class, head and tail accuracy to the kNN and the probe."""
@@ -211,6 +227,8 @@ def from_config(eval_config: Mapping[str, Any], embed_fn: EmbedFn, *, train_batc
             embed_fn, **splits, num_classes=num_classes,
             l2_grid=tuple(eval_config["probe_l2_grid"]),
             max_iter=int(eval_config["probe_max_iter"]), class_counts=class_counts))
+    if eval_config.get("svm", False):
+        evaluators.append(SvmEvaluator(embed_fn, **splits))
     if eval_config.get("diagnostics", False):
         evaluators.append(DiagnosticsEvaluator(embed_fn, test_batches=test_batches))
     if eval_config.get("low_label_shots", ()):

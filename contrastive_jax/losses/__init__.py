@@ -25,6 +25,8 @@ from contrastive_jax.losses.alignment_uniformity import alignment, uniformity
 from contrastive_jax.losses.barlow_twins import barlow_twins
 from contrastive_jax.losses.cleanclip import cleanclip
 from contrastive_jax.losses.clip import clip
+from contrastive_jax.losses.dbpm import (
+    bad_pairs, dbpm_loss, dbpm_weights, memory_statistics, update_memory)
 from contrastive_jax.losses.dcl import dcl, dclw
 from contrastive_jax.losses.debiased import debiased_info_nce, hard_negative_info_nce
 from contrastive_jax.losses.dino import dino, dino_center
@@ -43,6 +45,7 @@ from contrastive_jax.losses.similarity import (
 from contrastive_jax.losses.supcon import supcon
 from contrastive_jax.losses.swav import sinkhorn, swav
 from contrastive_jax.losses.triplet import triplet_margin
+from contrastive_jax.losses.ts2vec import hierarchical_contrastive_loss
 from contrastive_jax.losses.vicreg import vicreg
 from contrastive_jax.losses.wmse import wmse
 
@@ -52,12 +55,14 @@ OBJECTIVES = (
     "barlow_twins",
     "cleanclip",
     "clip",
+    "dbpm_loss",
     "dcl",
     "dclw",
     "debiased_info_nce",
     "dino",
     "dino_center",
     "hard_negative_info_nce",
+    "hierarchical_contrastive_loss",
     "info_nce",
     "isogclr",
     "mochi_negatives",
@@ -85,6 +90,10 @@ OBJECTIVES = (
 HELPERS = (
     "SoftmaxStatistics",
     "back_translate",
+    "bad_pairs",
+    "dbpm_weights",
+    "memory_statistics",
+    "update_memory",
     "gather_rows",
     "global_count",
     "global_mean",

@@ -81,6 +81,7 @@ class Method(abc.ABC):
         self.batch_size = int(batch_size)
         self.total_steps = int(total_steps)
         self.num_classes = num_classes
+        self.num_examples = num_examples  # the training set's size (per-example method state)
         self.name = name or type(self).__name__.lower()
         self.num_examples = None if num_examples is None else int(num_examples)
 

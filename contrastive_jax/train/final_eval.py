@@ -67,6 +67,8 @@ class Evaluation:
         self.method = parts.method
         self.config = eval_config
         self.num_classes = parts.train_source.info.num_classes
+        # The record keys the encoder reads (``SourceInfo.input_keys``; images: ("image",)).
+        self.input_keys = tuple(getattr(parts.train_source.info, "input_keys", ("image",)))
         self.mesh = mesh if mesh is not None else mesh_lib.make_mesh(
             ml_collections.ConfigDict(dict(data=-1, fsdp=1)))
         self.batch_size = eval_batch_size(eval_config.batch_size, self.mesh)
@@ -93,16 +95,19 @@ class Evaluation:
         self.extra_labels = extra_label_evaluators(eval_config, self.embed_fn("embed"),
                                                    probe_source, parts.test_source)
 
-    def embed_fn(self, method_fn: str, input_key: str = "image"):
+    def embed_fn(self, method_fn: str, input_key: str | None = None):
         """``(model, batch) -> (features, labels)`` of the global batch on every process, for
         ``model = (params, model_state)`` and the method's ``method_fn`` ("embed",
-        "embed_projection", "embed_image", "embed_text"); ``"pixels"``: the raw pixels in
-        [0, 1], flattened. The batch is placed with the mesh's batch sharding, so each device
+        "embed_projection", "embed_image", "embed_text"); ``"pixels"``: the raw inputs
+        flattened (uint8 pixels scaled to [0, 1]; a series as it is, zero where masked). The
+        method reads ``batch[input_key]`` (default: the source's ``input_keys``; several keys
+        reach it as a dict). The batch is placed with the mesh's batch sharding, so each device
         embeds its share."""
+        input_key = self.input_keys if input_key is None else input_key
         if (method_fn, input_key) not in self._embed_fns:
             graphdef = self._graphdef
             if method_fn == "pixels":
-                fn = lambda model, x: x.reshape(len(x), -1).astype(jax.numpy.float32) / 255.0
+                fn = lambda model, x: raw_features(x)
             else:
                 embed = getattr(self.method, method_fn)
                 fn = lambda model, x: embed(merge_model(graphdef, *model), x).astype(
@@ -197,7 +202,8 @@ class Evaluation:
             if initial_state is not None:
                 results["random_init"] = self._row(self.features(initial_state), initial_state)
             if self.labelled:  # raw pixels have no text side to retrieve with
-                results["raw_pixels"] = self._row(self.features(None, "pixels"))
+                results[raw_row_name(self.input_keys)] = self._row(
+                    self.features(None, "pixels"))
         per_example = {}
         if hasattr(self.method, "per_example_arrays"):
             self.per_example = per_example_outputs(self.method, state.method_state,
@@ -252,20 +258,39 @@ def per_example_outputs(method, method_state, train_source) -> dict[str, np.ndar
     return {**arrays, "label": np.asarray(labels, np.int32)}
 
 
-def sharded_embed(fn, mesh, input_key: str = "image"):
+def raw_features(x) -> jax.Array:
+    """The raw-input baseline's features: uint8 pixels flattened and scaled to [0, 1]; a float
+    input (a dict's first ``"series"`` / value: padded steps are zero) flattened as it is."""
+    if isinstance(x, dict):
+        x = x["series"] if "series" in x else next(iter(x.values()))
+    flat = x.reshape(len(x), -1).astype(jax.numpy.float32)
+    return flat / 255.0 if x.dtype == jax.numpy.uint8 else flat
+
+
+def raw_row_name(input_keys) -> str:
+    """The raw-input baseline's row: ``raw_pixels`` for images, ``raw_<key>`` otherwise
+    (``raw_series``)."""
+    key = input_keys[0] if not isinstance(input_keys, str) else input_keys
+    return "raw_pixels" if key == "image" else f"raw_{key}"
+
+
+def sharded_embed(fn, mesh, input_key: str | tuple[str, ...] = "image"):
     """``fn(model, x: [B, ...]) -> [B, D]`` as ``embed_fn(model, batch) -> (features [B, D],
     labels [B])`` NumPy for the *global* batch: this process's rows ``batch[input_key]`` and
     ``batch["label"]`` become one array sharded over the mesh (``global_batch``), the jitted
     ``fn`` runs on every device's share, and the outputs come back replicated, so every process
-    ends with the same features."""
+    ends with the same features. Several keys reach ``fn`` as ``{key: [B, ...]}``."""
+    keys = (input_key,) if isinstance(input_key, str) else tuple(input_key)
     sharding = mesh_lib.batch_sharding(mesh)
     jitted = jax.jit(lambda model, x, labels: (fn(model, x), labels),
                      out_shardings=mesh_lib.replicated(mesh))
 
     def embed(model, batch):
-        inputs = mesh_lib.global_batch({"x": batch[input_key], "label": batch["label"]},
-                                       sharding)
-        return mesh_lib.to_host(jitted(model, inputs["x"], inputs["label"]))
+        names = ["x"] + [f"x:{k}" for k in keys[1:]]  # the example is "x"
+        inputs = mesh_lib.global_batch({**{n: batch[k] for n, k in zip(names, keys)},
+                                        "label": batch["label"]}, sharding)
+        x = inputs["x"] if len(keys) == 1 else {k: inputs[n] for n, k in zip(names, keys)}
+        return mesh_lib.to_host(jitted(model, x, inputs["label"]))
 
     return embed
 
@@ -350,17 +375,20 @@ NOT_ABOVE_MARK = "  <- not above random_init"
 
 def format_table(summary: dict) -> str:
     """The printed final table: one row per baseline (kNN with the run's k, zero-shot for
-    image-text methods, order accuracy on composites); a row whose probe is not above random init is marked, and the
+    image-text methods, order accuracy on composites, the RBF SVM when
+    ``eval.svm``); a row whose probe is not above random init is marked, and the
     summary's ``warnings`` follow the table."""
     if not any("knn" in row for row in summary["results"].values()):
         return format_retrieval_table(summary)
     k = summary.get("knn_k", 20)
     zero_shot = any("zero_shot" in row for row in summary["results"].values())
     order = any("order_accuracy" in row for row in summary["results"].values())
+    svm = any("svm_accuracy" in row for row in summary["results"].values())
     flagged = rows_not_above_random_init(summary["results"])
     header = f"{'held-out accuracy':<18}{'linear probe':>14}{f'kNN (k={k})':>12}"
     lines = [header + (f"{'zero-shot':>11}" if zero_shot else "")
-             + (f"{'order':>9}" if order else "") + f"{'dim':>7}"]
+             + (f"{'order':>9}" if order else "")
+             + (f"{'RBF SVM':>11}" if svm else "") + f"{'dim':>7}"]
     for name, row in summary["results"].items():
         probe = f"{100 * row['linear_probe']:.2f}%" if "linear_probe" in row else "-"
         line = f"{name:<18}{probe:>14}{100 * row['knn']:>11.2f}%"
@@ -369,6 +397,9 @@ def format_table(summary: dict) -> str:
         if order:
             line += (f"{100 * row['order_accuracy']:>8.2f}%" if "order_accuracy" in row
                      else f"{'-':>9}")
+        if svm:
+            line += (f"{100 * row['svm_accuracy']:>10.2f}%" if "svm_accuracy" in row
+                     else f"{'-':>11}")
         line += f"{row['feature_dim']:>7}" + (NOT_ABOVE_MARK if name in flagged else "")
         lines.append(line)
     lines += [f"warning: {warning}" for warning in summary.get("warnings", [])]

@@ -1,0 +1,183 @@
+"""TS2Vec: hierarchical contrasting of two overlapping crops of a time series, optionally with
+Dynamic Bad Pair Mining (DBPM) reweighting of the per-series losses.
+
+Yue et al., "TS2Vec: Towards Universal Representation of Time Series", AAAI 2022; Lan et al.,
+"Towards Enhancing Time Series Contrastive Learning: A Dynamic Bad Pair Mining Approach",
+ICLR 2024.
+
+Per step: ``make_views`` (``augment.name="ts2vec"``, ``data.augment_series``) cuts the batch's
+``series [B, T, C]`` / ``mask [B, T]`` into two random overlapping crops with timestamp masks;
+the encoder (``encoder.name="ts2vec"``) gives per-step representations of each crop; the
+overlap's steps are aligned and ``losses.hierarchical_contrastive_loss`` is applied to them.
+No projector: the loss acts on the encoder's output, as in the paper. The representation for
+evaluation is the encoder's max over the observed steps of the whole series.
+
+``dbpm=True``: the method state keeps DBPM's memory over the training set (the batch's
+``index`` key says which examples it holds): per-series losses are recorded every step, the
+bad-pair statistics are refreshed at the start of every epoch (``N // batch_size`` steps) and,
+after ``dbpm_warm_fraction`` of the epochs (50 of 80 in the released config), bad pairs are
+down-weighted (``losses.dbpm``).
+
+Evaluation encodes with the running average of the encoder's weights over training (TS2Vec's
+``torch.optim.swa_utils.AveragedModel``, updated after every step), kept in the model as
+``Averaged`` variables (model state, not trained; ``average_weights=False`` evaluates the
+trained weights). The average is updated inside the loss, so it covers the weights each step
+starts from (``p_0 .. p_{K-1}`` after K steps; TS2Vec's covers ``p_1 .. p_K``). Series longer
+than 3000 steps are not split into sections as TS2Vec's ``max_train_length`` does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from contrastive_jax import losses
+from contrastive_jax.methods.base import Method, build_encoder
+from contrastive_jax.methods.common import embedding_std, param_arrays, with_params
+from contrastive_jax.methods.options import MethodOptions
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TS2VecOptions(MethodOptions):
+    """``alpha``: weight of the instance-wise term (0.5); ``temporal_unit``: the first scale
+    with a temporal term (0); ``average_weights``: evaluate the running average of the
+    encoder's weights (True, as released); ``dbpm``: DBPM reweighting with thresholds ``dbpm_cut_np`` (2)
+    and ``dbpm_cut_fp`` (3) standard deviations, off for the first ``dbpm_warm_fraction`` of
+    the epochs (0.625 = 50 / 80, the released config)."""
+
+    alpha: float = 0.5
+    temporal_unit: int = 0
+    average_weights: bool = True
+    dbpm: bool = False
+    dbpm_cut_np: float = 2.0
+    dbpm_cut_fp: float = 3.0
+    dbpm_warm_fraction: float = 0.625
+
+    def __post_init__(self):
+        self.check("alpha", lambda v: 0 <= v <= 1, "in [0, 1]")
+        self.check_at_least(0, "temporal_unit")
+        self.check_positive("dbpm_cut_np", "dbpm_cut_fp")
+        self.check("dbpm_warm_fraction", lambda v: 0 <= v <= 1, "in [0, 1]")
+
+
+class Averaged(nnx.Variable):
+    """A running average of trained weights (model state, not a parameter)."""
+
+
+class SeriesModel(nnx.Module):
+    """The encoder (TS2Vec has no projector) and, with ``average``, the running average of its
+    weights (``Averaged`` leaves in the order of ``param_arrays(encoder)``) and its count."""
+
+    def __init__(self, encoder: nnx.Module, *, average: bool = True):
+        self.encoder = encoder
+        self.average = nnx.List([Averaged(jnp.array(leaf)) for leaf in
+                                 jax.tree.leaves(param_arrays(encoder))]) if average else None
+        self.averaged_steps = Averaged(jnp.zeros((), jnp.int32))
+
+    def update_average(self) -> None:
+        """``avg <- avg + (p - avg) / (n + 1)`` (the first update copies ``p``)."""
+        n = self.averaged_steps.value
+        for variable, leaf in zip(self.average, jax.tree.leaves(param_arrays(self.encoder))):
+            variable.value = jnp.where(n == 0, leaf, variable.value + (leaf - variable.value)
+                                       / (n + 1).astype(leaf.dtype))
+        self.averaged_steps.value = n + 1
+
+    def eval_encoder(self) -> nnx.Module:
+        """The encoder evaluation uses: the averaged weights when kept, else the trained ones."""
+        if self.average is None:
+            return self.encoder
+        structure = jax.tree.structure(param_arrays(self.encoder))
+        return with_params(self.encoder, jax.tree.unflatten(
+            structure, [variable.value for variable in self.average]))
+
+
+def series_inputs(inputs) -> tuple[jax.Array, jax.Array | None]:
+    """``(series, mask)`` from the evaluation's inputs: a dict of the source's input keys or
+    the series alone."""
+    if isinstance(inputs, dict):
+        return inputs["series"], inputs.get("mask")
+    return inputs, None
+
+
+class TS2Vec(Method):
+    options_type = TS2VecOptions
+    min_views = 2
+
+    def __init__(self, options, **kwargs):
+        super().__init__(options, **kwargs)
+        if not getattr(self.make_views, "crop_pair", False):
+            raise ValueError(f"method {self.name!r} needs the TS2Vec crop views: set "
+                             f"config.augment.name='ts2vec'.")
+        if options.dbpm and not self.num_examples:
+            raise ValueError(f"method {self.name!r} with dbpm=True needs the training set size "
+                             f"(train.build.build_method passes num_examples).")
+
+    # --- DBPM schedule (static) ---
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, (self.num_examples or self.batch_size) // self.batch_size)
+
+    @property
+    def num_epochs(self) -> int:
+        return max(1, math.ceil(self.total_steps / self.steps_per_epoch))
+
+    def init(self, rng, example_batch):
+        model = SeriesModel(build_encoder(self.encoder_config, self.image_shape,
+                                          nnx.Rngs(params=rng)),
+                            average=self.options.average_weights)
+        state = {}
+        if self.options.dbpm:
+            n = int(self.num_examples)
+            state = {"step": jnp.zeros((), jnp.int32), "sums": jnp.zeros((n,), jnp.float32),
+                     "counts": jnp.zeros((n,), jnp.int32), "history": jnp.zeros((n,), jnp.float32),
+                     "mu": jnp.zeros((), jnp.float32), "sigma": jnp.zeros((), jnp.float32)}
+        return model, state
+
+    def pair_losses(self, model, batch, rng) -> jax.Array:
+        """Per-series hierarchical losses ``[B]`` of this step's two crops."""
+        view_rng, dropout_rng = jax.random.split(rng)
+        crops = self.make_views(view_rng, batch["series"], batch["mask"])
+        b = crops.x1.shape[0]
+        h = model.encoder.timestamps(
+            jnp.concatenate([crops.x1, crops.x2]), jnp.concatenate([crops.mask1, crops.mask2]),
+            keep=jnp.concatenate([crops.keep1, crops.keep2]), train=True,
+            dropout_rng=dropout_rng)
+        h1 = jnp.roll(h[:b], -crops.shift, axis=1)  # the overlap first, as in view 2
+        return losses.hierarchical_contrastive_loss(
+            h1, h[b:], alpha=self.options.alpha, temporal_unit=self.options.temporal_unit,
+            length=crops.overlap, per_example=True), h
+
+    def loss(self, model, method_state, batch, rng):
+        if model.average is not None:
+            model.update_average()
+        pair_loss, h = self.pair_losses(model, batch, rng)
+        metrics = {"embedding_std": embedding_std(h.max(axis=1))}
+        if not self.options.dbpm:
+            loss = pair_loss.mean()
+            return loss, ({"loss": loss, **metrics}, method_state)
+        o, state = self.options, dict(method_state)
+        epoch = state["step"] // self.steps_per_epoch
+        refresh = state["step"] % self.steps_per_epoch == 0
+        means, mu, sigma = losses.memory_statistics(state["sums"], state["counts"])
+        history = jnp.where(refresh, means, state["history"])
+        mu, sigma = jnp.where(refresh, mu, state["mu"]), jnp.where(refresh, sigma, state["sigma"])
+        active = epoch >= round(o.dbpm_warm_fraction * self.num_epochs)
+        index = batch["index"]
+        weights = losses.dbpm_weights(pair_loss, history[index], mu, sigma, cut_np=o.dbpm_cut_np,
+                                      cut_fp=o.dbpm_cut_fp, active=active)
+        loss = losses.dbpm_loss(pair_loss, weights)
+        sums, counts = losses.update_memory(state["sums"], state["counts"], index, pair_loss,
+                                            epoch=epoch, num_epochs=self.num_epochs)
+        state.update(step=state["step"] + 1, sums=sums, counts=counts, history=history, mu=mu,
+                     sigma=sigma)
+        metrics.update(dbpm_downweighted=jnp.mean(weights != 1.0),
+                       unweighted_loss=pair_loss.mean())
+        return loss, ({"loss": loss, **metrics}, state)
+
+    def embed(self, model, inputs):
+        series, mask = series_inputs(inputs)
+        return model.eval_encoder()(series.astype(jnp.float32), mask, train=False)

@@ -58,8 +58,9 @@ class Method(abc.ABC):
     options); ``num_views`` is how many views ``make_views`` returns (at least
     ``min_views``, checked by the builder); ``batch_size`` is the global batch and
     ``total_steps`` the length of the run; ``num_examples`` the training split's size (for
-    per-example state indexed by ``batch["index"]``; None when the builder was not given it). Subclasses implement ``init``, ``loss`` and, where
-    the representation is not ``model.encoder``, ``embed``.
+    per-example state indexed by ``batch["index"]``; None when the builder was not given it).
+    Subclasses implement ``init``, ``loss`` and, where the representation is not
+    ``model.encoder``, ``embed``.
     """
 
     options_type: type[MethodOptions] = MethodOptions
@@ -81,7 +82,6 @@ class Method(abc.ABC):
         self.batch_size = int(batch_size)
         self.total_steps = int(total_steps)
         self.num_classes = num_classes
-        self.num_examples = num_examples  # the training set's size (per-example method state)
         self.name = name or type(self).__name__.lower()
         self.num_examples = None if num_examples is None else int(num_examples)
 

@@ -22,10 +22,14 @@ from contrastive_jax.losses._common import (
     gather_rows, global_count, global_mean, global_sum, l2_normalize, masked_logsumexp, row_offset,
     two_view_logits)
 from contrastive_jax.losses.alignment_uniformity import alignment, uniformity
+from contrastive_jax.losses.amcl import amcl, amcl_temperature
 from contrastive_jax.losses.barlow_twins import barlow_twins
+from contrastive_jax.losses.cacr import cacr
 from contrastive_jax.losses.clip import clip
 from contrastive_jax.losses.dcl import dcl, dclw
 from contrastive_jax.losses.debiased import debiased_info_nce, hard_negative_info_nce
+from contrastive_jax.losses.feature_transformation import feature_transformation_info_nce
+from contrastive_jax.losses.groco import groco
 from contrastive_jax.losses.infonce import info_nce, nt_xent, queue_info_nce
 from contrastive_jax.losses.mochi import mochi_negatives
 from contrastive_jax.losses.multiview import multiview_info_nce, mv_dhel
@@ -43,11 +47,15 @@ from contrastive_jax.losses.wmse import wmse
 # The objectives: pure loss functions, each with its paper.
 OBJECTIVES = (
     "alignment",
+    "amcl",
     "barlow_twins",
+    "cacr",
     "clip",
     "dcl",
     "dclw",
     "debiased_info_nce",
+    "feature_transformation_info_nce",
+    "groco",
     "hard_negative_info_nce",
     "info_nce",
     "mochi_negatives",
@@ -69,6 +77,7 @@ OBJECTIVES = (
 # The building blocks a new loss is written with (see ``similarity.py``).
 HELPERS = (
     "SoftmaxStatistics",
+    "amcl_temperature",
     "gather_rows",
     "global_count",
     "global_mean",

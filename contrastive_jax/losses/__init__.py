@@ -28,7 +28,8 @@ from contrastive_jax.losses.cacr import cacr
 from contrastive_jax.losses.clip import clip
 from contrastive_jax.losses.dcl import dcl, dclw
 from contrastive_jax.losses.debiased import debiased_info_nce, hard_negative_info_nce
-from contrastive_jax.losses.feature_transformation import feature_transformation_info_nce
+from contrastive_jax.losses.feature_transformation import (
+    feature_transformation_draws, feature_transformation_info_nce)
 from contrastive_jax.losses.groco import groco
 from contrastive_jax.losses.infonce import info_nce, nt_xent, queue_info_nce
 from contrastive_jax.losses.mochi import mochi_negatives
@@ -78,6 +79,7 @@ OBJECTIVES = (
 HELPERS = (
     "SoftmaxStatistics",
     "amcl_temperature",
+    "feature_transformation_draws",
     "gather_rows",
     "global_count",
     "global_mean",

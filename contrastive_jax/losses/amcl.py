@@ -18,7 +18,8 @@ def amcl_temperature(phi_a: jax.Array, phi_b: jax.Array, *, tau_min: float = 1e-
 
     Args:
       phi_a: [..., E] temperature-network outputs of the first elements.
-      phi_b: [..., E] (broadcastable) outputs of the second elements.
+      phi_b: [..., E] outputs of the second elements (same shape: for all pairs of two sets,
+        ``losses.amcl`` contracts them with ``einsum``).
       tau_min: eta, the lowest temperature (default 1e-5).
       tau_max: eta + iota, the highest temperature (default 2.0).
 
@@ -32,6 +33,10 @@ def amcl_temperature(phi_a: jax.Array, phi_b: jax.Array, *, tau_min: float = 1e-
       1.0
     """
     r = jnp.sum(_common.upcast(phi_a) * _common.upcast(phi_b), axis=-1)
+    return _score_to_temperature(r, tau_min, tau_max)
+
+
+def _score_to_temperature(r, tau_min, tau_max):
     return tau_min + (tau_max - tau_min) * jax.nn.sigmoid(-r)
 
 
@@ -108,8 +113,11 @@ def amcl(z1: jax.Array, z2: jax.Array, phi1: jax.Array, phi2: jax.Array, *,
     k = min(top_k, 2 * total - 2)
     if k > 0:
         similarity = jnp.einsum("cad,ckd->cak", anchors, keys)  # [C, 2b, 2B]
-        tau = amcl_temperature(anchor_phi[:, :, None], key_phi[:, None],
-                               tau_min=tau_min, tau_max=tau_max)
+        # All pairs with a contraction: under jax.jit on CPU (jax 0.10.2), the broadcast
+        # product-and-sum form sum(a[:, :, None] * b[:, None], -1) of [1, 32, 16] inputs was
+        # miscompiled (wrong values); einsum lowers to a dot_general.
+        scores = jnp.einsum("cae,cke->cak", anchor_phi, key_phi)
+        tau = _score_to_temperature(scores, tau_min, tau_max)
         cols = jnp.arange(2 * total)
         negative = (cols != self_col[:, None]) & (cols != positive_col[:, None])  # [2b, 2B]
         _, top = jax.lax.top_k(jnp.where(negative, jax.lax.stop_gradient(similarity), -jnp.inf),

@@ -183,6 +183,7 @@ METHODS = Registry(
         "groco": "contrastive_jax.methods.groco:GroCo",
         "moco_v2_ft": "contrastive_jax.methods.feature_transformation:MoCoV2FT",
         "simclr_amcl": "contrastive_jax.methods.amcl:SimCLRAMCL",
+        "moco_v3_amcl": "contrastive_jax.methods.amcl:MoCoV3AMCL",
         "clip": "contrastive_jax.methods.clip:CLIP",
         "siglip": "contrastive_jax.methods.clip:SigLIP",
     },

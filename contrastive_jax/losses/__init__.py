@@ -22,7 +22,7 @@ from contrastive_jax.losses._common import (
     gather_rows, global_count, global_mean, global_sum, l2_normalize, masked_logsumexp, row_offset,
     two_view_logits)
 from contrastive_jax.losses.alignment_uniformity import alignment, uniformity
-from contrastive_jax.losses.amcl import amcl, amcl_temperature
+from contrastive_jax.losses.amcl import amcl, amcl_info_nce, amcl_temperature
 from contrastive_jax.losses.barlow_twins import barlow_twins
 from contrastive_jax.losses.cacr import cacr
 from contrastive_jax.losses.clip import clip
@@ -49,6 +49,7 @@ from contrastive_jax.losses.wmse import wmse
 OBJECTIVES = (
     "alignment",
     "amcl",
+    "amcl_info_nce",
     "barlow_twins",
     "cacr",
     "clip",

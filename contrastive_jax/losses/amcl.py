@@ -92,10 +92,8 @@ def amcl(z1: jax.Array, z2: jax.Array, phi1: jax.Array, phi2: jax.Array, *,
     """
     a1, a2 = _common.prepare(z1, normalize), _common.prepare(z2, normalize)
     p1, p2 = _common.upcast(phi1), _common.upcast(phi2)
-    dim, local = a1.shape[-1], a1.shape[1]
+    local = a1.shape[1]
     total = _common.global_count(local, axis_name)
-    anchors = jnp.concatenate([a1, a2], axis=1)  # [C, 2b, D]
-    anchor_phi = jnp.concatenate([p1, p2], axis=1)
     keys = jnp.concatenate([_common.gather_rows(a1, axis_name, axis=1),
                             _common.gather_rows(a2, axis_name, axis=1)], axis=1)  # [C, 2B, D]
     key_phi = jnp.concatenate([_common.gather_rows(p1, axis_name, axis=1),
@@ -103,27 +101,88 @@ def amcl(z1: jax.Array, z2: jax.Array, phi1: jax.Array, phi2: jax.Array, *,
     rows = _common.row_offset(local, axis_name) + jnp.arange(local)
     self_col = jnp.concatenate([rows, rows + total])
     positive_col = jnp.concatenate([rows + total, rows])
+    cols = jnp.arange(2 * total)
+    negative = (cols != self_col[:, None]) & (cols != positive_col[:, None])  # [2b, 2B]
+    per_anchor = _per_anchor(
+        jnp.concatenate([a1, a2], axis=1), jnp.concatenate([p1, p2], axis=1),
+        jnp.concatenate([a2, a1], axis=1), jnp.concatenate([p2, p1], axis=1), keys, key_phi,
+        negative, min(top_k, 2 * total - 2), beta=beta, tau_min=tau_min, tau_max=tau_max)
+    return _common.global_mean(jnp.sum(jnp.mean(per_anchor, axis=-1)), axis_name)
 
-    positive = jnp.sum(anchors * jnp.concatenate([a2, a1], axis=1), -1)  # [C, 2b]
-    tau_positive = amcl_temperature(anchor_phi, jnp.concatenate([p2, p1], axis=1),
-                                    tau_min=tau_min, tau_max=tau_max)
+
+def _per_anchor(anchors, anchor_phi, positives, positive_phi, keys, key_phi, negative, k, *,
+                beta, tau_min, tau_max):
+    """``l_a`` of ``amcl`` for unit anchors / positives [C, n, D] against unit keys [C, m, D];
+    ``negative`` [n, m] marks each anchor's negatives, ``k`` how many of them count."""
+    dim = anchors.shape[-1]
+    positive = jnp.sum(anchors * positives, -1)  # [C, n]
+    tau_positive = amcl_temperature(anchor_phi, positive_phi, tau_min=tau_min, tau_max=tau_max)
     per_anchor = -positive / tau_positive + beta * (
         dim / 2 * jnp.log(tau_positive) + 1 / tau_positive)
+    if k <= 0:
+        return per_anchor
+    similarity = jnp.einsum("cad,ckd->cak", anchors, keys)  # [C, n, m]
+    # All pairs with a contraction: under jax.jit on CPU (jax 0.10.2), the broadcast
+    # product-and-sum form sum(a[:, :, None] * b[:, None], -1) of [1, 32, 16] inputs was
+    # miscompiled (wrong values); einsum lowers to a dot_general.
+    tau = _score_to_temperature(jnp.einsum("cae,cke->cak", anchor_phi, key_phi),
+                                tau_min, tau_max)
+    _, top = jax.lax.top_k(jnp.where(negative, jax.lax.stop_gradient(similarity), -jnp.inf), k)
+    s_top = jnp.take_along_axis(similarity, top, axis=-1)
+    tau_top = jnp.take_along_axis(tau, top, axis=-1)
+    return per_anchor + jnp.mean(s_top / tau_top, -1) - beta * jnp.sum(
+        jnp.log(tau_top) + 1 / tau_top, -1)
 
-    k = min(top_k, 2 * total - 2)
-    if k > 0:
-        similarity = jnp.einsum("cad,ckd->cak", anchors, keys)  # [C, 2b, 2B]
-        # All pairs with a contraction: under jax.jit on CPU (jax 0.10.2), the broadcast
-        # product-and-sum form sum(a[:, :, None] * b[:, None], -1) of [1, 32, 16] inputs was
-        # miscompiled (wrong values); einsum lowers to a dot_general.
-        scores = jnp.einsum("cae,cke->cak", anchor_phi, key_phi)
-        tau = _score_to_temperature(scores, tau_min, tau_max)
-        cols = jnp.arange(2 * total)
-        negative = (cols != self_col[:, None]) & (cols != positive_col[:, None])  # [2b, 2B]
-        _, top = jax.lax.top_k(jnp.where(negative, jax.lax.stop_gradient(similarity), -jnp.inf),
-                               k)
-        s_top = jnp.take_along_axis(similarity, top, axis=-1)
-        tau_top = jnp.take_along_axis(tau, top, axis=-1)
-        per_anchor += jnp.mean(s_top / tau_top, -1) - beta * jnp.sum(
-            jnp.log(tau_top) + 1 / tau_top, -1)
+
+def amcl_info_nce(query: jax.Array, key: jax.Array, phi_query: jax.Array, phi_key: jax.Array,
+                  *, beta: float = 0.01, tau_min: float = 1e-5, tau_max: float = 2.0,
+                  top_k: int = 100, normalize: bool = True, axis_name: str | None = None
+                  ) -> jax.Array:
+    """AMCL's query-key form (MoCo v3's in-batch InfoNCE): ``amcl``'s per-anchor term with the
+    queries as anchors, their own keys as positives and the other keys as negatives.
+
+    ``l_i = -s(q_i, k_i) / tau_ii + mean_{j in K(i)} s(q_i, k_j) / tau_ij + beta Omega(tau_ii)
+    - beta sum_{j in K(i)} (log tau_ij + 1 / tau_ij)``, ``K(i)`` the ``top_k`` keys j != i most
+    similar to ``q_i``, ``tau_ij = amcl_temperature(phi_q_i, phi_k_j)``; ``L = sum_c mean_i
+    l_i``. The released code applies the same per-anchor term to MoCo with a queue of negatives
+    (``AMCLMoCoLoss``, averaging the two query/key directions); here the negatives are the
+    batch's other keys, as in MoCo v3. With B = 1 only the positive terms remain.
+
+    Args:
+      query: [C, B, D] the C heads' queries (the online predictor's outputs in MoCo v3).
+      key: [C, B, D] the heads' keys (the momentum encoder's projections).
+      phi_query: [C, B, E] the temperature network's outputs for the unit queries.
+      phi_key: [C, B, E] the temperature network's outputs for the unit keys.
+      beta: weight of the temperature regularizer (default 0.01).
+      tau_min: lowest temperature (default 1e-5).
+      tau_max: highest temperature (default 2.0).
+      top_k: negatives per query kept in the negative term (default 100).
+      normalize: L2-normalize query and key first (default True: cosine similarities).
+      axis_name: mesh axis inside ``jax.shard_map``; the keys of every device are negatives.
+        None (default): one device.
+
+    Returns:
+      Scalar float32 loss, summed over heads, the mean over the B (global) queries.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from contrastive_jax import losses
+      >>> q = jnp.array([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]])
+      >>> k = jnp.array([[[0.9, 0.1], [0.2, 0.8], [1.0, 0.9]]])
+      >>> phi = jnp.zeros((1, 3, 4))
+      >>> print(f"{float(losses.amcl_info_nce(q, k, phi, phi, tau_min=0.0, tau_max=0.2)):.4f}")
+      -4.2798
+
+    Paper: "Adaptive Multi-head Contrastive Learning", Wang et al., 2023 (ECCV 2024).
+    """
+    q, k = _common.prepare(query, normalize), _common.prepare(key, normalize)
+    pq, pk = _common.upcast(phi_query), _common.upcast(phi_key)
+    local = q.shape[1]
+    total = _common.global_count(local, axis_name)
+    rows = _common.row_offset(local, axis_name) + jnp.arange(local)
+    negative = jnp.arange(total)[None, :] != rows[:, None]  # [b, B]
+    per_anchor = _per_anchor(
+        q, pq, k, pk, _common.gather_rows(k, axis_name, axis=1),
+        _common.gather_rows(pk, axis_name, axis=1), negative, min(top_k, total - 1),
+        beta=beta, tau_min=tau_min, tau_max=tau_max)
     return _common.global_mean(jnp.sum(jnp.mean(per_anchor, axis=-1)), axis_name)

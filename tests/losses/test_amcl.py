@@ -95,3 +95,40 @@ def test_sharded_matches_full_batch():
     h.assert_sharded_matches_full(
         lambda *a, axis_name=None: losses.amcl(*a, tau_min=0.05, top_k=7, axis_name=axis_name),
         args, (P(None, "data"),) * 4)
+
+
+def reference_info_nce(q, k, pq, pk, beta=0.01, tau_min=1e-5, tau_max=2.0, top_k=100):
+    """AMCL's query-key form: queries as anchors, the other keys as negatives, in float64."""
+    total = 0.0
+    for c in range(q.shape[0]):
+        qs, ks = h.unit(q[c]), h.unit(k[c])
+        b, dim = qs.shape
+        per_query = []
+        for i in range(b):
+            tau_p = temperature(pq[c, i], pk[c, i], tau_min, tau_max)
+            term = -qs[i] @ ks[i] / tau_p + beta * (dim / 2 * np.log(tau_p) + 1 / tau_p)
+            negatives = sorted((j for j in range(b) if j != i),
+                               key=lambda j: -(qs[i] @ ks[j]))[:top_k]
+            if negatives:
+                taus = np.array([temperature(pq[c, i], pk[c, j], tau_min, tau_max)
+                                 for j in negatives])
+                sims = np.array([qs[i] @ ks[j] for j in negatives])
+                term += np.mean(sims / taus) - beta * np.sum(np.log(taus) + 1 / taus)
+            per_query.append(term)
+        total += np.mean(per_query)
+    return total
+
+
+def test_info_nce_form_matches_reference_gradients_and_shards():
+    cases = [case(0, 1, 1, 4, 3), case(10, 2, 2, 4, 3), case(20, 3, 7, 5, 4),
+             case(40, 1, 16, 16, 16, scale=0.3)]
+    h.assert_matches_reference(lambda *a: losses.amcl_info_nce(*a, tau_min=0.05, top_k=5),
+                               lambda *a: reference_info_nce(*a, tau_min=0.05, top_k=5), cases)
+    h.check_grads_x64(lambda *a: losses.amcl_info_nce(*a, tau_min=0.05), *case(0, 2, 4, 5, 3))
+    h.assert_finite_value_and_grads(lambda *a: losses.amcl_info_nce(*a, tau_min=0.01),
+                                    tuple(a[:, :1] for a in cases[2]),
+                                    tuple(a[:, :2] for a in cases[2]))
+    h.assert_sharded_matches_full(
+        lambda *a, axis_name=None: losses.amcl_info_nce(*a, tau_min=0.05, top_k=7,
+                                                        axis_name=axis_name),
+        case(50, 2, 16, 6, 3), (P(None, "data"),) * 4)

@@ -123,9 +123,9 @@ def test_retrieval_accuracy_in_blocks_is_the_dense_one():
 # --- config time --------------------------------------------------------------------------
 
 BATCH_COUPLED = ["simclr", "dcl", "dclw", "supcon", "moco_v3", "mv_infonce", "mv_dhel", "clip",
-                 "siglip", "cacr", "groco", "simclr_amcl"]
+                 "siglip", "cacr", "groco", "simclr_amcl", "moco_v3_amcl"]
 # Losses without a blockwise form: all-gathered keys at most.
-DENSE_ONLY = {"mv_infonce", "mv_dhel", "cacr", "groco", "simclr_amcl"}
+DENSE_ONLY = {"mv_infonce", "mv_dhel", "cacr", "groco", "simclr_amcl", "moco_v3_amcl"}
 
 
 def _config(name, **overrides):
@@ -162,6 +162,7 @@ def test_the_other_methods_do_not_declare_them():
     ("cacr", {"method.loss_block_size": 8}, "no blockwise form .its repulsion is a softmax"),
     ("groco", {"method.loss_block_size": 8}, "no blockwise form .its negatives are a top-k"),
     ("simclr_amcl", {"method.loss_block_size": 8}, "no blockwise form .its negative term"),
+    ("moco_v3_amcl", {"method.loss_block_size": 8}, "no blockwise form .its negative term"),
     ("simclr", {"method.cross_device": "all_gather", "grad_cache.chunk_size": 16},
      "use config.method.cross_device='global'"),
 ])

@@ -1,5 +1,5 @@
-"""AMCL on SimCLR: C projection heads and pair-adaptive temperatures from a shared temperature
-network (``losses.amcl``).
+"""AMCL on SimCLR (``losses.amcl``) and on MoCo v3 (``losses.amcl_info_nce``): C projection
+heads and pair-adaptive temperatures from a shared temperature network.
 
 "Adaptive Multi-head Contrastive Learning", Wang et al., 2023 (ECCV 2024). The model is an
 encoder, C independent projection MLPs (SimCLR's projector, replicated) and one temperature

@@ -22,14 +22,19 @@ from contrastive_jax.losses._common import (
     gather_rows, global_count, global_mean, global_sum, l2_normalize, masked_logsumexp, row_offset,
     two_view_logits)
 from contrastive_jax.losses.alignment_uniformity import alignment, uniformity
+from contrastive_jax.losses.amcl import amcl, amcl_info_nce, amcl_temperature
 from contrastive_jax.losses.barlow_twins import barlow_twins
 from contrastive_jax.losses.cleanclip import cleanclip
+from contrastive_jax.losses.cacr import cacr
 from contrastive_jax.losses.clip import clip
 from contrastive_jax.losses.dbpm import (
     bad_pairs, dbpm_loss, dbpm_weights, memory_statistics, update_memory)
 from contrastive_jax.losses.dcl import dcl, dclw
 from contrastive_jax.losses.debiased import debiased_info_nce, hard_negative_info_nce
 from contrastive_jax.losses.dino import dino, dino_center
+from contrastive_jax.losses.feature_transformation import (
+    feature_transformation_draws, feature_transformation_info_nce)
+from contrastive_jax.losses.groco import groco
 from contrastive_jax.losses.infonce import info_nce, nt_xent, queue_info_nce
 from contrastive_jax.losses.mochi import mochi_negatives
 from contrastive_jax.losses.multiview import multiview_info_nce, mv_dhel
@@ -52,8 +57,11 @@ from contrastive_jax.losses.wmse import wmse
 # The objectives: pure loss functions, each with its paper.
 OBJECTIVES = (
     "alignment",
+    "amcl",
+    "amcl_info_nce",
     "barlow_twins",
     "cleanclip",
+    "cacr",
     "clip",
     "dbpm_loss",
     "dcl",
@@ -61,6 +69,8 @@ OBJECTIVES = (
     "debiased_info_nce",
     "dino",
     "dino_center",
+    "feature_transformation_info_nce",
+    "groco",
     "hard_negative_info_nce",
     "hierarchical_contrastive_loss",
     "info_nce",
@@ -94,6 +104,8 @@ HELPERS = (
     "dbpm_weights",
     "memory_statistics",
     "update_memory",
+    "amcl_temperature",
+    "feature_transformation_draws",
     "gather_rows",
     "global_count",
     "global_mean",

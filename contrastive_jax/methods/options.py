@@ -155,6 +155,13 @@ class BatchLossOptions(MethodOptions):
                              "the devices: set config.method.loss_block_size > 0 (e.g. 1024), "
                              "or use cross_device 'all_gather' or 'global'.")
 
+    def reject_blockwise(self, method: str, why: str) -> None:
+        """For a loss without a blockwise form: fail for ``loss_block_size > 0``, saying why."""
+        if self.loss_block_size:
+            raise ValueError(f"config.method.loss_block_size={self.loss_block_size}: {method}'s "
+                             f"loss has no blockwise form ({why}); set loss_block_size=0 "
+                             f"(cross_device 'all_gather' still shards it).")
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SimCLROptions(ProjectorOptions, TemperatureOptions, BatchLossOptions):

@@ -123,7 +123,9 @@ def test_retrieval_accuracy_in_blocks_is_the_dense_one():
 # --- config time --------------------------------------------------------------------------
 
 BATCH_COUPLED = ["simclr", "dcl", "dclw", "supcon", "moco_v3", "mv_infonce", "mv_dhel", "clip",
-                 "siglip"]
+                 "siglip", "cacr", "groco", "simclr_amcl", "moco_v3_amcl"]
+# Losses without a blockwise form: all-gathered keys at most.
+DENSE_ONLY = {"mv_infonce", "mv_dhel", "cacr", "groco", "simclr_amcl", "moco_v3_amcl"}
 BATCH_COUPLED += ["negclip", "soft_clip", "cleanclip", "protoclip"]  # the CLIP family
 
 
@@ -140,7 +142,7 @@ def test_batch_coupled_configs_show_the_options_and_take_ring(name):
     config = _config(name)
     assert (config.method.loss_block_size, config.method.cross_device) == (0, "global")
     build.validate_config(config)
-    form = ("all_gather", 0) if name in ("mv_infonce", "mv_dhel") else ("ring", 64)
+    form = ("all_gather", 0) if name in DENSE_ONLY else ("ring", 64)
     build.validate_config(_config(name, **{"method.cross_device": form[0],
                                            "method.loss_block_size": form[1]}))
 
@@ -158,6 +160,10 @@ def test_the_other_methods_do_not_declare_them():
     ("mv_dhel", {"method.cross_device": "ring", "method.loss_block_size": 8},
      r"cross_device in \('global', 'all_gather'\), got 'ring'"),
     ("mv_infonce", {"method.loss_block_size": 8}, "no blockwise form"),
+    ("cacr", {"method.loss_block_size": 8}, "no blockwise form .its repulsion is a softmax"),
+    ("groco", {"method.loss_block_size": 8}, "no blockwise form .its negatives are a top-k"),
+    ("simclr_amcl", {"method.loss_block_size": 8}, "no blockwise form .its negative term"),
+    ("moco_v3_amcl", {"method.loss_block_size": 8}, "no blockwise form .its negative term"),
     ("simclr", {"method.cross_device": "all_gather", "grad_cache.chunk_size": 16},
      "use config.method.cross_device='global'"),
 ])

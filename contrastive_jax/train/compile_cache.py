@@ -11,10 +11,13 @@ the compiled train step and evaluation functions from disk instead of compiling 
 
 The cache key is XLA's fingerprint of the program, the compile options, the devices, the XLA
 flags and the jax/jaxlib versions, so a changed model, config or library never loads a stale
-executable. Only process 0 writes entries (JAX's rule). Entries are written without a lock:
-two processes compiling the same program at the same moment may both write it; a reader that
-meets a half-written entry gets a warning and compiles (JAX's ``_cache_read``). The cache
-is trusted code: do not point it at a directory others can write to.
+executable. Only process 0 writes entries (JAX's rule). The cache is limited to
+``MAX_SIZE_BYTES`` (least recently used entries are evicted), which also makes JAX lock the
+directory (``filelock``) around every read and write, so runs started side by side (a sweep, or
+the processes of a multi-process job on one machine) never read a half-written entry; without
+``filelock`` installed the cache is unbounded and unlocked (a reader that meets a half-written
+entry gets a warning and compiles). The cache is trusted code: do not point it at a directory
+others can write to.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ ENV_VAR = "CONTRASTIVE_JAX_COMPILATION_CACHE"
 # Programs that compile faster than this are not written (JAX's default is 1 s, which would
 # skip most of a small model's evaluation functions); reading is always on.
 MIN_COMPILE_TIME_SECS = 0.1
+MAX_SIZE_BYTES = 4 * 2**30
 
 
 def default_dir() -> str:
@@ -59,4 +63,10 @@ def enable(setting: str | None = "auto") -> str:
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_TIME_SECS)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    try:
+        import filelock  # noqa: F401  (JAX locks a size-limited cache with it)
+    except ImportError:
+        pass
+    else:
+        jax.config.update("jax_compilation_cache_max_size", MAX_SIZE_BYTES)
     return path

@@ -1,6 +1,7 @@
 """The persistent compilation cache: where ``config.compilation_cache_dir`` points it, and that
 '' turns it off (``main`` writing the train step into it is checked in tests/test_main.py)."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -50,6 +51,8 @@ def test_entries_are_written_to_the_configured_dir_and_empty_turns_it_off(tmp_pa
     assert on.returncode == 0, on.stderr[-2000:]
     assert on.stdout.splitlines()[0] == str(tmp_path / "cache")
     assert any(name.startswith("jit_f") for name in os.listdir(tmp_path / "cache"))
+    if importlib.util.find_spec("filelock"):  # size-limited, so JAX locks it (see the module)
+        assert (tmp_path / "cache" / ".lockfile").exists()
     assert not (tmp_path / "jax_env_cache").exists()
     # '' turns the cache off even where JAX's own variable names a directory.
     off = _run("", tmp_path / "jax_env_cache")

@@ -31,23 +31,28 @@ def _check_model(result, *, torch):
         assert result["jax_over_torch_ratio"] > 0 and len(result["ratio_per_round"]) == 2
 
 
-def test_quick_convnet_step_against_torch_if_installed():
+def _have_torch():
     try:
         import torch  # noqa: F401
-        have_torch = True
+        return True
     except ImportError:
-        have_torch = False
-    report = _run("--models=convnet", "--no_loop")
+        return False
+
+
+def test_quick_convnet_step():
+    report = _run("--models=convnet", "--no_loop", "--no_torch")
     assert report["quick"] and report["jax"] and list(report["models"]) == ["convnet"]
-    _check_model(report["models"]["convnet"], torch=have_torch)
-    assert ("jax_over_torch_ratio" in report) == have_torch
-    assert "loop" not in report
+    _check_model(report["models"]["convnet"], torch=False)
+    assert "jax_over_torch_ratio" not in report and "loop" not in report
 
 
 @pytest.mark.slow
-def test_quick_benchmark_with_resnet_and_the_main_loop():
-    report = _run("--no_torch", "--models=resnet18")
-    _check_model(report["models"]["resnet18"], torch=False)
+def test_quick_benchmark_against_torch_if_installed_with_resnet_and_the_main_loop():
+    have_torch = _have_torch()
+    report = _run("--models=convnet,resnet18", *([] if have_torch else ["--no_torch"]))
+    for model in ("convnet", "resnet18"):
+        _check_model(report["models"][model], torch=have_torch)
+    assert ("jax_over_torch_ratio" in report) == have_torch
     loop = report["loop"]
     assert loop["main_steps_per_s"][0] > 0 and loop["bare_steps_per_s"][0] > 0
     assert report["loop_over_bare_ratio"] == loop["loop_over_bare_ratio"] > 0

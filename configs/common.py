@@ -75,6 +75,9 @@ def base_config() -> ml_collections.ConfigDict:
     config.resume = "auto"  # "auto": refuse a workdir made by another config; "force": resume anyway
     config.progress_bar = True
     config.grad_cache = ml_collections.ConfigDict(dict(chunk_size=0))  # 0: off
+    # Compiled programs kept across runs of `main` (train.compile_cache): "auto" is the user
+    # cache directory (~/.cache/contrastive_jax/jax_cache), a path names one, "" turns it off.
+    config.compilation_cache_dir = "auto"
     return config
 
 

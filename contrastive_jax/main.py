@@ -220,6 +220,9 @@ def main(argv) -> None:
     logging.getLogger("absl").setLevel(logging.WARNING)
     initialize_distributed(_DISTRIBUTED.value, _COORDINATOR.value, _NUM_PROCESSES.value,
                            _PROCESS_ID.value)
+    from contrastive_jax.train import compile_cache
+
+    compile_cache.enable(_CONFIG.value.get("compilation_cache_dir", "auto"))
     sys.exit(run(_CONFIG.value, _WORKDIR.value))
 
 

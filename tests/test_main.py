@@ -13,11 +13,18 @@ from tests.cli import read_rows, run_main
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("simclr_tiny")
+    cache = tmp_path_factory.mktemp("jax_cache")
     started = time.time()
-    result = run_main(workdir)
+    result = run_main(workdir, f"--config.compilation_cache_dir={cache}")
     result.elapsed = time.time() - started
     assert result.returncode == 0, result.stderr[-3000:]
+    result.cache = cache
     return workdir, result
+
+
+def test_compiled_train_step_is_cached(finished_run):
+    _, result = finished_run
+    assert any(name.startswith("jit_step_under_mesh") for name in os.listdir(result.cache))
 
 
 def _snapshot(directory):

@@ -22,6 +22,23 @@ def pooled_blocks(height: int, width: int, num_pooled: int) -> int:
     return count
 
 
+def max_pool_2x2(x: jax.Array) -> jax.Array:
+    """2x2 max-pool with stride 2 (a trailing odd row or column is dropped, as with VALID
+    padding): ``nnx.max_pool(x, (2, 2), strides=(2, 2))`` written as a reshape and a max.
+
+    The values are the same. The gradient is an elementwise mask (split evenly among tied
+    maxima, where ``reduce_window``'s gradient picks one; after a ReLU the only likely ties are
+    zeros, whose gradient the ReLU zeroes anyway). ``reduce_window``'s gradient
+    (``select_and_scatter``) made XLA:CPU materialize int32 index maps of the whole feature map
+    every step: about a third of the default convnet's train step (``benchmarks/step_profile.py``).
+
+    x: [B, H, W, C] -> [B, H // 2, W // 2, C].
+    """
+    batch, height, width, channels = x.shape
+    x = x[:, : height // 2 * 2, : width // 2 * 2]
+    return x.reshape(batch, height // 2, 2, width // 2, 2, channels).max(axis=(2, 4))
+
+
 class ConvNet(nnx.Module):
     """Conv blocks of ``widths`` channels; the first ``num_pooled`` blocks halve the resolution
     (fewer on small images: see ``pooled_blocks``).
@@ -65,7 +82,7 @@ class ConvNet(nnx.Module):
                 x = norm(x, use_running_average=not train)
             x = nnx.relu(x)
             if index < self.num_pooled:
-                x = nnx.max_pool(x, (2, 2), strides=(2, 2))
+                x = max_pool_2x2(x)
         if self.pool == "mean":
             return x.mean(axis=(1, 2))
         return x.reshape(x.shape[0], -1)

@@ -18,7 +18,8 @@ from contrastive_jax.train.state import COMPUTE_DTYPES
 
 TOP_LEVEL_KEYS = ("seed", "dataset", "augment", "encoder", "method", "optimizer", "batch_size",
                   "total_steps", "mesh", "eval", "checkpoint", "log_every_steps", "dtype")
-RUN_CONTROL_KEYS = ("nonfinite", "resume", "progress_bar", "distributed", "grad_cache")
+RUN_CONTROL_KEYS = ("nonfinite", "resume", "progress_bar", "distributed", "grad_cache",
+                    "compilation_cache_dir")
 NONFINITE_POLICIES = ("stop", "skip")
 
 # (section, key, check, what it must be): ranges of the evaluation and checkpoint settings.
@@ -83,6 +84,9 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     if config.dtype not in COMPUTE_DTYPES:
         raise ValueError(f"config.dtype must be one of {COMPUTE_DTYPES} (the activations' dtype; "
                          f"parameters stay float32), got {config.dtype!r}.")
+    if not isinstance(config.get("compilation_cache_dir", "auto"), str):
+        raise ValueError(f"config.compilation_cache_dir must be a directory, 'auto' or '' (off), "
+                         f"got {config.compilation_cache_dir!r}.")
     if config.get("resume", "auto") not in ("auto", "force"):
         raise ValueError(f"config.resume must be 'auto' or 'force', got {config.resume!r}.")
     _check_loss_form(config, method_options(config))

@@ -26,7 +26,8 @@ import ml_collections
 from etils import epath
 
 IDENTITY_EXEMPT = ("total_steps", "eval", "checkpoint", "log_every_steps", "nonfinite", "resume",
-                   "progress_bar", "distributed", "dataset.download")
+                   "progress_bar", "distributed", "dataset.download",
+                   "compilation_cache_dir")
 
 
 def _exempt(key: str) -> bool:

@@ -1,7 +1,8 @@
 """Workdir I/O through ``etils.epath`` on a non-local URI.
 
 ``gs://`` is served here by an in-memory fsspec filesystem registered under the ``gs``/``gcs``
-protocols, the route epath takes for ``gs://`` when TensorFlow is absent (its fsspec backend).
+protocols, the route epath takes for ``gs://`` when TensorFlow is absent (its fsspec backend;
+the fixture makes epath take it even where TensorFlow is installed).
 So these tests exercise the same calls a real bucket gets, without a network. Orbax checkpoints
 are not covered by this fake: orbax writes arrays to ``gs://`` through TensorStore's own GCS
 driver, which bypasses fsspec.
@@ -30,7 +31,12 @@ class FakeBucket(MemoryFileSystem):
 
 
 @pytest.fixture
-def bucket():
+def bucket(monkeypatch):
+    # With TensorFlow installed, epath serves gs:// through tf.io.gfile (real GCS); the fake
+    # is an fsspec filesystem, epath's route without TensorFlow.
+    from etils.epath import gpath
+
+    monkeypatch.setattr(gpath, "_is_tf_installed", lambda: False)
     saved = {name: fsspec.registry.get(name) for name in FakeBucket.protocol}
     for name in FakeBucket.protocol:
         fsspec.register_implementation(name, FakeBucket, clobber=True)

@@ -76,6 +76,10 @@ def test_every_registered_encoder_builds_and_reports_feature_dim(name):
         build = lambda: ENCODERS.build(name, vocab_size=10, max_len=4, width=8, depth=1,
                                        num_heads=2, rngs=nnx.Rngs(0))
         inputs = jnp.zeros((2, 4), jnp.int32)
+    elif name == "ts2vec":  # time series [B, T, C]
+        build = lambda: ENCODERS.build(name, in_shape=(8, 1), hidden_dim=8, depth=1,
+                                       output_dim=8, rngs=nnx.Rngs(0))
+        inputs = jnp.zeros((2, 8, 1))
     else:
         build = lambda: ENCODERS.build(name, in_shape=(8, 8, 1), rngs=nnx.Rngs(0),
                                        **ENCODER_OPTIONS[name])

@@ -24,7 +24,7 @@ from contrastive_jax.train.step import train_step
 
 CONFIG_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "configs")
 # This test feeds fixed 8x8 digit views (and class captions); configs of other data have their
-# own: NegCLIP needs the composites' negative captions (tests/methods/test_image_text.py),
+# own: NegCLIP needs the composites' negative captions (trained by test_every_config),
 # TS2Vec time series (tests/methods/test_ts2vec_method.py).
 OTHER_DATA = {"negclip", "ts2vec"}
 CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(CONFIG_DIR, "*.py"))

@@ -25,6 +25,7 @@ setup(
         "matplotlib>=3.8",
         "tensorboardX>=2.6",
         "tokenizers>=0.15",
+        "aeon>=1.0",  # UCR/UEA time-series archives (data.ucr, ucr:<Name>)
     ],
     extras_require={
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "chex>=0.1.87", "nbclient>=0.10",

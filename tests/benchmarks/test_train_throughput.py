@@ -18,8 +18,11 @@ def _run(*flags):
     return json.loads(proc.stdout)
 
 
-def _check_model(result, *, torch):
-    assert result["batch_size"] == 32 and result["num_params"] > 1000
+QUICK_BATCH = {"convnet": 32, "resnet18": 8}  # the --quick models' batch sizes
+
+
+def _check_model(result, *, torch, model="convnet"):
+    assert result["batch_size"] == QUICK_BATCH[model] and result["num_params"] > 1000
     sides = ("jax", "torch") if torch else ("jax",)
     for side in sides:
         assert len(result["images_per_s"][side]) == 2
@@ -51,7 +54,7 @@ def test_quick_benchmark_against_torch_if_installed_with_resnet_and_the_main_loo
     have_torch = _have_torch()
     report = _run("--models=convnet,resnet18", *([] if have_torch else ["--no_torch"]))
     for model in ("convnet", "resnet18"):
-        _check_model(report["models"][model], torch=have_torch)
+        _check_model(report["models"][model], torch=have_torch, model=model)
     assert ("jax_over_torch_ratio" in report) == have_torch
     loop = report["loop"]
     assert loop["main_steps_per_s"][0] > 0 and loop["bare_steps_per_s"][0] > 0

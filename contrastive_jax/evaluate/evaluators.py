@@ -12,6 +12,8 @@ features are held on the host, never a split's images. Nothing here imports the 
 
 from __future__ import annotations
 
+import abc
+
 from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -35,8 +37,9 @@ from contrastive_jax.evaluate.zero_shot import zero_shot_accuracy
 TRAIN, TEST = "train", "test"
 
 
-class SplitEvaluator:
-    """Base of the evaluators that read a train and a held-out split of one encoder."""
+class SplitEvaluator(abc.ABC):
+    """Base of the evaluators that read a train and a held-out split of one encoder; a
+    subclass implements ``evaluate``."""
 
     def __init__(self, embed_fn: EmbedFn, *, train_batches=None, test_batches=None):
         self.embed_fn = embed_fn
@@ -47,8 +50,9 @@ class SplitEvaluator:
         """Embed the splits with ``model`` and score them."""
         yield from self.evaluate(SplitFeatures(self.embed_fn, model, self.splits))
 
+    @abc.abstractmethod
     def evaluate(self, features: SplitFeatures) -> Iterator[tuple[str, float]]:
-        raise NotImplementedError
+        """``(name, value)`` of each metric this evaluator computes from ``features``."""
 
 
 class KnnEvaluator(SplitEvaluator):

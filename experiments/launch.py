@@ -88,9 +88,13 @@ def plan_runs(experiment: Experiment, scale: str, seeds: Sequence[int], runs_roo
 
 def flatten_results(summary: dict) -> dict[str, float]:
     """``summary["results"]`` as ``{"row.key": value}`` for every numeric entry, plus ``steps``
-    (e.g. ``learned.linear_probe``, ``random_init.knn``, ``learned_projection.rankme``)."""
+    (e.g. ``learned.linear_probe``, ``random_init.knn``, ``learned_projection.rankme``), and the
+    numeric entries of ``summary["per_example"]`` as ``per_example.<key>``."""
     flat = {"steps": float(summary.get("steps", math.nan))}
-    for row, scores in summary.get("results", {}).items():
+    rows = dict(summary.get("results", {}))
+    if isinstance(summary.get("per_example"), dict):  # e.g. iSogCLR's temperature report
+        rows["per_example"] = summary["per_example"]
+    for row, scores in rows.items():
         for key, value in scores.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 flat[f"{row}.{key}"] = float(value)

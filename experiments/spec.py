@@ -32,6 +32,20 @@ TINY = {"dataset.name": "digits", "total_steps": 2, "eval.every_steps": 1000,
         "checkpoint.every_steps": 1000, "eval.probe_l2_grid": (0.01,),
         "eval.probe_max_iter": 30, "eval.plot_embedding": False}
 
+# The low-label probes a discriminative table reads (evaluate.low_label): k labelled examples
+# per class, averaged over 5 seeded draws; and their cheap form for tiny runs.
+LOW_LABEL = {"eval.low_label_shots": (1, 10, 100), "eval.low_label_draws": 5}
+TINY_LOW_LABEL = {**TINY, **LOW_LABEL, "eval.low_label_shots": (1, 5),
+                  "eval.low_label_draws": 2, "eval.final_baselines": False}
+
+
+def small_run(steps: int, **overrides) -> dict[str, Any]:
+    """A small-scale cell's overrides: ``steps`` steps, one evaluation at the end, no
+    baselines or plots (the table reads the learned row), plus ``overrides``."""
+    return {"total_steps": steps, "eval.every_steps": steps, "eval.final_baselines": False,
+            "eval.plot_embedding": False, **overrides}
+
+
 Results = Mapping[str, Mapping[str, Sequence[float]]]
 
 

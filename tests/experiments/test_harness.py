@@ -18,8 +18,9 @@ import pytest
 
 from contrastive_jax.train.build import build_parts, validate_config
 from experiments import launch, report, run, spec
-from experiments import (dcl_batch_size, dcl_temperature, directpred, methods_mnist5k,
-                         mochi_queue, multiview, mv_dhel_views, projection_head)
+from experiments import (amcl_augmentations, cacr_imbalance, dcl_batch_size, dcl_temperature,
+                         directpred, groco_knn, isogclr_imbalance, methods_mnist5k, mochi_queue,
+                         multiview, mv_dhel_views, negclip_order, projection_head)
 
 REPO = launch.REPO_ROOT
 
@@ -48,7 +49,8 @@ def test_every_cell_builds_a_valid_config_at_every_scale(slug):
     for cell in experiment.cells:
         for scale in spec.SCALES:
             if scale not in cell.overrides:
-                assert slug == "methods_mnist5k" and scale == "paper"
+                # Only tables with no paper-scale source say so (negclip_order: no COCO negatives).
+                assert slug in ("methods_mnist5k", "negclip_order") and scale == "paper"
                 continue
             config = config_with_overrides(cell, scale)
             validate_config(config)
@@ -237,6 +239,88 @@ def test_mv_dhel_views_verdict():
     assert outcome == "holds" and "+40.00 [" in reason  # RankMe is not a percentage
     assert spec.judge(mv_dhel_views.verdict, results([60, 50, 40, 30, 20]))[0] == "contradicted"
     assert spec.judge(mv_dhel_views.verdict, results([20, 20, 20, 20, 20]))[0] == "inconclusive"
+
+
+def test_isogclr_imbalance_verdict():
+    def results(gains, correlation):
+        cells = {}
+        for jitter, (ratio, gain) in enumerate(zip(isogclr_imbalance.RATIOS, gains)):
+            metric = isogclr_imbalance.METRIC
+            cells[f"sogclr_r{ratio}"] = {metric: seeds_of(0.80, jitter=jitter)}
+            cells[f"isogclr_r{ratio}"] = {metric: seeds_of(0.80 + gain, jitter=jitter + 1)}
+        cells["isogclr_r50"][isogclr_imbalance.TAU_CORRELATION] = seeds_of(correlation, jitter=4)
+        return cells
+    outcome, _, judged = spec.judge_all(isogclr_imbalance.verdict,
+                                        results([0.0, 0.03, 0.06], 0.5))
+    assert outcome == "holds" and [j["mean"] for j in judged] == pytest.approx(
+        [0.03, 0.06, 0.06, 0.5], abs=3e-3)
+    assert not judged[-1]["percent"]  # a correlation, not an accuracy
+    # Temperatures that fall with class size contradict the paper's mechanism.
+    assert spec.judge(isogclr_imbalance.verdict, results([0.0, 0.03, 0.06], -0.5))[0] == (
+        "contradicted")
+    assert spec.judge(isogclr_imbalance.verdict, results([0.0, 0.0, 0.0], 0.0))[0] == (
+        "inconclusive")
+    assert spec.judge(isogclr_imbalance.verdict, {})[0] == "incomplete"
+
+
+def test_cacr_imbalance_verdict():
+    def results(simclr, cacr):
+        return {**{f"simclr_r{r}": {cacr_imbalance.METRIC: seeds_of(v, jitter=i)}
+                   for i, (r, v) in enumerate(zip(cacr_imbalance.RATIOS, simclr))},
+                **{f"cacr_r{r}": {cacr_imbalance.METRIC: seeds_of(v, jitter=i + 1)}
+                   for i, (r, v) in enumerate(zip(cacr_imbalance.RATIOS, cacr))}}
+    outcome, _, judged = spec.judge_all(cacr_imbalance.verdict,
+                                        results([0.90, 0.80, 0.70], [0.90, 0.85, 0.80]))
+    assert outcome == "holds" and [j["mean"] for j in judged] == pytest.approx(
+        [0.05, 0.10, -0.10], abs=3e-3)
+    # CACR losing more than SimCLR when the data become long-tailed contradicts the claim.
+    assert spec.judge(cacr_imbalance.verdict,
+                      results([0.90, 0.85, 0.80], [0.92, 0.80, 0.70]))[0] == "contradicted"
+
+
+def test_negclip_order_verdict():
+    def results(clip, negclip):
+        return {"clip": {negclip_order.METRIC: seeds_of(clip)},
+                "negclip": {negclip_order.METRIC: seeds_of(negclip, jitter=2)}}
+    outcome, _, judged = spec.judge_all(negclip_order.verdict, results(0.55, 0.80))
+    assert outcome == "holds" and [j["mean"] for j in judged] == pytest.approx(
+        [0.25, 0.30], abs=3e-3)
+    assert spec.judge(negclip_order.verdict, results(0.80, 0.55))[0] == "contradicted"
+    assert spec.judge(negclip_order.verdict, results(0.50, 0.50))[0] in (
+        "inconclusive", "contradicted")
+
+
+def test_amcl_augmentations_verdict():
+    def results(crop_gain, multi_gain):
+        metric = amcl_augmentations.METRIC
+        return {"simclr_crop": {metric: seeds_of(0.70)},
+                "amcl_crop": {metric: seeds_of(0.70 + crop_gain, jitter=1)},
+                "simclr_multi": {metric: seeds_of(0.80, jitter=2)},
+                "amcl_multi": {metric: seeds_of(0.80 + multi_gain, jitter=3)}}
+    outcome, _, judged = spec.judge_all(amcl_augmentations.verdict, results(0.02, 0.06))
+    assert outcome == "holds" and [j["mean"] for j in judged] == pytest.approx(
+        [0.02, 0.06, 0.04], abs=3e-3)
+    assert spec.judge(amcl_augmentations.verdict, results(0.06, 0.02))[0] == "contradicted"
+
+
+def test_groco_knn_verdict():
+    def results(groco, simclr, byol):
+        return {"groco": {groco_knn.METRIC: seeds_of(groco)},
+                "simclr": {groco_knn.METRIC: seeds_of(simclr, jitter=1)},
+                "byol": {groco_knn.METRIC: seeds_of(byol, jitter=2)}}
+    outcome, _, judged = spec.judge_all(groco_knn.verdict, results(0.95, 0.92, 0.90))
+    assert outcome == "holds" and [j["mean"] for j in judged] == pytest.approx(
+        [0.03, 0.05], abs=3e-3)
+    assert spec.judge(groco_knn.verdict, results(0.90, 0.95, 0.80))[0] == "contradicted"
+    assert spec.judge(groco_knn.verdict, results(0.90, 0.90, 0.90))[0] == "inconclusive"
+
+
+def test_flattened_results_carry_the_per_example_report():
+    summary = {"steps": 4, "results": {"learned": {"knn": 0.5, "feature_dim": 8}},
+               "per_example": {"tau_class_size_spearman": 0.25, "class_size": {"0": 3}}}
+    flat = launch.flatten_results(summary)
+    assert flat["per_example.tau_class_size_spearman"] == 0.25
+    assert flat["learned.knn"] == 0.5 and "per_example.class_size" not in flat
 
 
 def test_mochi_queue_verdict():
@@ -483,7 +567,9 @@ SLOW_CELLS = {"dcl_batch_size": ["ntxent_b32", "dcl_b32"],
               "methods_mnist5k": ["clip"],
               "dcl_temperature": ["dclw_t0p05"],
               "mv_dhel_views": ["mv_dhel_v5"],
-              "mochi_queue": ["mochi_q1024"]}
+              "mochi_queue": ["mochi_q1024"],
+              "isogclr_imbalance": ["isogclr_r50"],
+              "negclip_order": ["negclip"]}
 
 
 @pytest.mark.slow
@@ -504,6 +590,11 @@ def test_every_slug_runs_at_tiny_scale(slug, tmp_path, monkeypatch):
         assert 0.0 <= metrics["dclw_t0p05"]["learned.low_label_probe_5shot"] <= 1.0
     if slug == "mv_dhel_views":
         assert 1.0 <= metrics["mv_dhel_v5"]["learned_projection.rankme"] <= 16.0
+    if slug == "isogclr_imbalance":
+        assert -1.0 <= metrics["isogclr_r50"][isogclr_imbalance.TAU_CORRELATION] <= 1.0
+        assert 0.0 <= metrics["isogclr_r50"]["learned.linear_probe_tail"] <= 1.0
+    if slug == "negclip_order":
+        assert 0.0 <= metrics["negclip"][negclip_order.METRIC] <= 1.0
     if slug == "methods_mnist5k":
         assert 0.0 <= metrics["clip"]["learned.zero_shot"] <= 1.0
         assert "random_init.linear_probe" in metrics["clip"]

@@ -46,6 +46,43 @@ from contrastive_jax.methods.sogclr import INDEX_KEY
 INT32_MAX = 2**31 - 1
 
 
+KMEANS_SEED = 0  # k-means' seeding draws from key(KMEANS_SEED) folded with the stage
+
+
+def kmeans_plus_plus(rng: jax.Array, x: jax.Array, *, num_clusters: int,
+                     iterations: int) -> jax.Array:
+    """Lloyd's k-means from k-means++ seeding (each next centre drawn with probability
+    proportional to the squared distance to the nearest chosen one; sklearn's ``KMeans`` /
+    ``MiniBatchKMeans`` default, which the released code uses): labels int32 [N] of x [N, D].
+    A cluster that loses all its members keeps its centre."""
+    n = x.shape[0]
+    squared = jnp.sum(x * x, axis=1)
+
+    def distances(centres):  # [N, K] squared Euclidean
+        return jnp.maximum(squared[:, None] - 2.0 * x @ centres.T
+                           + jnp.sum(centres * centres, axis=1)[None, :], 0.0)
+
+    keys = jax.random.split(rng, num_clusters)
+    first = jax.random.randint(keys[0], (), 0, n)
+    centres = jnp.zeros((num_clusters, x.shape[1]), x.dtype).at[0].set(x[first])
+    nearest = distances(x[first][None])[:, 0]
+
+    def seed(k, carry):
+        centres, nearest = carry
+        pick = jax.random.categorical(keys[k], jnp.log(jnp.maximum(nearest, 1e-30)))
+        centres = centres.at[k].set(x[pick])
+        return centres, jnp.minimum(nearest, distances(x[pick][None])[:, 0])
+
+    centres, _ = jax.lax.fori_loop(1, num_clusters, seed, (centres, nearest))
+
+    def lloyd(_, centres):
+        labels = jnp.argmin(distances(centres), axis=1)
+        return losses.back_translate(labels, x, num_clusters=num_clusters, empty=centres)
+
+    centres = jax.lax.fori_loop(0, iterations, lloyd, centres)
+    return jnp.argmin(distances(centres), axis=1).astype(jnp.int32)
+
+
 class FrozenStage(nnx.Variable):
     """A finished stage's encoder weights or statistics: model state, never a parameter."""
 
@@ -161,7 +198,7 @@ class MCL(ProjectedViews):
         loss = losses.mcl_nt_xent(z[0], z[1], cluster, temperature=self.options.temperature)
         same = cluster[:, None] == cluster[None, :]
         metrics = {"loss": loss, "embedding_std": embedding_std(z.reshape(-1, z.shape[-1])),
-                   "stage": method_state["stage"].astype(jnp.float32),
+                   "stage": jnp.asarray(method_state["stage"], jnp.float32),
                    # negatives per anchor, of the 2(B - 1) a SimCLR anchor has
                    "negatives_per_anchor": 2.0 * (jnp.sum(same) - cluster.shape[0])
                    / cluster.shape[0]}
@@ -176,14 +213,16 @@ class MCL(ProjectedViews):
 
     def begin_stage(self, model: MCLModel, method_state, features: jax.Array):
         """End the current stage: freeze its encoder into the next slot, refine every example's
-        pseudo-label with k-means on ``features`` ([num_examples, D], ``embed_stage`` of the
+        pseudo-label with k-means (``kmeans_plus_plus``) on ``features`` ([num_examples, D], ``embed_stage`` of the
         training set in source order), advance ``stage``. Mutates ``model``; returns the new
         method state."""
         features = jax.lax.stop_gradient(jnp.asarray(features, jnp.float32))
         if features.shape[0] != self.num_examples:
             raise ValueError(f"begin_stage: got features of {features.shape[0]} examples, the "
                              f"training set has {self.num_examples}.")
-        _, labels = losses.kmeans(features, num_clusters=self.options.num_clusters,
+        labels = kmeans_plus_plus(jax.random.fold_in(jax.random.key(KMEANS_SEED),
+                                                     method_state["stage"]), features,
+                                  num_clusters=self.options.num_clusters,
                                   iterations=self.options.kmeans_iterations)
         model.freeze_current(method_state["stage"])
         cluster = method_state["cluster"] * self.options.num_clusters + labels

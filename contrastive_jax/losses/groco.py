@@ -139,8 +139,8 @@ def bitonic_sort(x: jax.Array, *, steepness: float, relaxation: str = "cauchy"
     Batcher's bitonic network, ``log2(m) (log2(m) + 1) / 2`` layers of ``m / 2`` comparators
     for ``m = 2^ceil(log2 n)`` (against the odd-even network's n layers), each comparator
     relaxed as in ``odd_even_sort``. For n not a power of two the network runs on m wires, the
-    extra ones holding -inf, whose comparators are exact routings (as the released diffsort
-    code discards them). Petersen et al., 2021, "Differentiable Sorting Networks for Scalable
+    extra ones holding -inf: every comparator touching one is an exact routing, resolved when
+    the network is built, so only the real inputs are relaxed. Petersen et al., 2021, "Differentiable Sorting Networks for Scalable
     Sorting and Ranking Supervision" (ICML), the bitonic network GroCo offers.
 
     Returns:

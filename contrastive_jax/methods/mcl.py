@@ -128,8 +128,8 @@ class MCLModel(nnx.Module):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MCLOptions(ProjectorOptions, TemperatureOptions):
-    """SimCLR's projector and temperature (0.5), ``stages`` (3, the paper's unimodal
-    experiments), ``stage_steps`` (0: ``total_steps // stages``), ``num_clusters`` (10, the
+    """SimCLR's projector and temperature (0.5), ``stages`` (3: this library's choice; the
+    released code runs one stage per command), ``stage_steps`` (0: ``total_steps // stages``), ``num_clusters`` (10, the
     released ``--num-clusters``) and ``kmeans_iterations`` (100, the released
     ``--cluster-max-iter``)."""
 

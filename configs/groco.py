@@ -9,8 +9,9 @@ Arguments (``--config=configs/groco.py:dataset=digits,scale=small``):
 Any key can be overridden with ``--config.<key>=<value>``, e.g.
 ``--config.method.steepness=10``.
 
-The released defaults: the top-10 negatives, Cauchy relaxation, steepness 1, stop-gradient on
-the pairs' far side; two views here (``--config.augment.num_views=4`` gives three positives per
+The released defaults: the top-10 negatives, Cauchy relaxation, steepness 1, the odd-even
+network (``--config.method.sorting_network=bitonic``: Batcher's bitonic network, fewer layers
+for many inputs), stop-gradient on the pairs' far side; two views here (``--config.augment.num_views=4`` gives three positives per
 anchor). No blockwise form (``method.loss_block_size`` must stay 0).
 """
 
@@ -29,7 +30,8 @@ def get_config(arg: str | None = None):
     config.optimizer.learning_rate = 2e-3
     config.optimizer.warmup_steps = 30
     config.method = dict(name="groco", num_negatives=10, steepness=1.0, relaxation="cauchy",
-                         stop_gradient=True, proj_hidden_dim=512, proj_dim=128, proj_layers=2)
+                         sorting_network="odd_even", stop_gradient=True, proj_hidden_dim=512,
+                         proj_dim=128, proj_layers=2)
     config.method.loss_block_size = 0
     config.method.cross_device = "global"
     config.eval.every_steps = 100

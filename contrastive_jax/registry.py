@@ -184,6 +184,7 @@ METHODS = Registry(
         "dino": "contrastive_jax.methods.dino:DINO",
         "sogclr": "contrastive_jax.methods.sogclr:SogCLR",
         "isogclr": "contrastive_jax.methods.sogclr:ISogCLR",
+        "mcl": "contrastive_jax.methods.mcl:MCL",
         "barlow_twins": "contrastive_jax.methods.decorrelation:BarlowTwins",
         "vicreg": "contrastive_jax.methods.decorrelation:VICReg",
         "wmse": "contrastive_jax.methods.decorrelation:WMSE",

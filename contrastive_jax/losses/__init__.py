@@ -36,6 +36,7 @@ from contrastive_jax.losses.feature_transformation import (
     feature_transformation_draws, feature_transformation_info_nce)
 from contrastive_jax.losses.groco import groco
 from contrastive_jax.losses.infonce import info_nce, nt_xent, queue_info_nce
+from contrastive_jax.losses.mcl import mcl_nt_xent
 from contrastive_jax.losses.mochi import mochi_negatives
 from contrastive_jax.losses.multiview import multiview_info_nce, mv_dhel
 from contrastive_jax.losses.mw_auc import mw_auc
@@ -75,6 +76,7 @@ OBJECTIVES = (
     "hierarchical_contrastive_loss",
     "info_nce",
     "isogclr",
+    "mcl_nt_xent",
     "mochi_negatives",
     "multiview_info_nce",
     "mv_dhel",

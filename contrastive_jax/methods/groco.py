@@ -12,7 +12,7 @@ import dataclasses
 import functools
 
 from contrastive_jax import losses
-from contrastive_jax.losses.groco import RELAXATIONS
+from contrastive_jax.losses.groco import NETWORKS, RELAXATIONS
 from contrastive_jax.methods.batch_loss import DENSE_FORMS, batch_loss
 from contrastive_jax.methods.options import BatchLossOptions, ProjectorOptions
 from contrastive_jax.methods.projected import ProjectedViews
@@ -21,13 +21,15 @@ from contrastive_jax.methods.projected import ProjectedViews
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class GroCoOptions(ProjectorOptions, BatchLossOptions):
     """The projector, ``num_negatives`` (k >= 1), the comparator ``steepness`` (> 0), the
-    ``relaxation`` ("cauchy" or "logistic"), ``stop_gradient`` on the pairs' far side (the
-    released defaults: 10, 1.0, "cauchy", True) and ``cross_device`` ("global" or
+    ``relaxation`` ("cauchy" or "logistic"), the ``sorting_network`` ("odd_even" or
+    "bitonic"), ``stop_gradient`` on the pairs' far side (the released defaults: 10, 1.0,
+    "cauchy", "odd_even", True) and ``cross_device`` ("global" or
     "all_gather"; no blockwise form)."""
 
     num_negatives: int = 10
     steepness: float = 1.0
     relaxation: str = "cauchy"
+    sorting_network: str = "odd_even"
     stop_gradient: bool = True
 
     def __post_init__(self):
@@ -35,6 +37,7 @@ class GroCoOptions(ProjectorOptions, BatchLossOptions):
         self.check_at_least(1, "num_negatives")
         self.check_positive("steepness")
         self.check_choice("relaxation", RELAXATIONS)
+        self.check_choice("sorting_network", NETWORKS)
         self.reject_blockwise("GroCo", "its negatives are a top-k of the similarities fed "
                          "to a sorting network, not a softmax")
 
@@ -53,5 +56,6 @@ class GroCo(ProjectedViews):
         o = self.options
         loss_fn = functools.partial(losses.groco, num_negatives=o.num_negatives,
                                     steepness=o.steepness, relaxation=o.relaxation,
+                                    network=o.sorting_network,
                                     stop_gradient=o.stop_gradient)
         return batch_loss(loss_fn, (z,), options=o, batch_dim=1), {}

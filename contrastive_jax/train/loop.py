@@ -27,6 +27,7 @@ from contrastive_jax.train.checkpoint import Checkpointer
 from contrastive_jax.train.grad_cache import check_grad_cache
 from contrastive_jax.train.prefetch import DevicePrefetch
 from contrastive_jax.train.state import count_params, plan_train_state
+from contrastive_jax.train.stages import make_stage_hook
 from contrastive_jax.train.step import make_train_step
 
 log = logging.getLogger(__name__)
@@ -234,6 +235,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         metrics_sharding=mesh_lib.replicated(mesh), grad_cache_chunk_size=chunk_size)
     evaluator = final_eval.Evaluation(parts, graphdef, config.eval, mesh=mesh)
     writer = MetricsWriter(workdir, enabled=is_main, resume_step=start_step)
+    stage_hook = make_stage_hook(parts.method, evaluator, parts.train_source, graphdef=graphdef,
+                                 state_sharding=state_sharding)  # None unless multi-stage (MCL)
 
     recorded = []  # config.json is written once, with the first checkpoint of this process
 
@@ -260,6 +263,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
             while step < config.total_steps:
                 state, metrics = train_step(state, next(batches))
                 step += 1
+                if stage_hook is not None:
+                    state = stage_hook(state, step)
                 guard.record(step, metrics)
                 progress.update(1)
                 if step % config.log_every_steps == 0 or step == config.total_steps:

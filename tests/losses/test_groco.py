@@ -28,12 +28,48 @@ def relaxed_odd_even(x, steepness, relaxation="cauchy"):
     return x, perm
 
 
+def relaxed_bitonic(x, steepness, relaxation="cauchy"):
+    """Batcher's bitonic network on m = 2^ceil(log2 n) wires, the first m - n holding -inf (a
+    comparator with a -inf input is exact); P[a, r]: input a at rank r, over the n inputs."""
+    n = len(x)
+    m = 1
+    while m < n:
+        m *= 2
+    x = np.concatenate([np.full(m - n, -np.inf), np.asarray(x, np.float64)])
+    perm = np.eye(m)
+    size = 2
+    while size <= m:
+        distance = size // 2
+        while distance >= 1:
+            for i in range(m):
+                j = i ^ distance
+                if j < i:
+                    continue
+                lo, hi = (i, j) if i & size == 0 else (j, i)  # lo receives the minimum
+                a, b = x[lo], x[hi]
+                if np.isinf(a) or np.isinf(b):
+                    p = 1.0 if np.isinf(a) else 0.0  # -inf is the smaller
+                else:
+                    v = steepness * (b - a)
+                    p = (math.atan(v) / math.pi + 0.5 if relaxation == "cauchy"
+                         else 1 / (1 + math.exp(-v)))
+                if p in (0.0, 1.0):
+                    x[lo], x[hi] = (a, b) if p == 1.0 else (b, a)
+                else:
+                    x[lo], x[hi] = p * a + (1 - p) * b, (1 - p) * a + p * b
+                c_lo, c_hi = perm[:, lo].copy(), perm[:, hi].copy()
+                perm[:, lo], perm[:, hi] = p * c_lo + (1 - p) * c_hi, (1 - p) * c_lo + p * c_hi
+            distance //= 2
+        size *= 2
+    return x[m - n:], perm[m - n:, m - n:]
+
+
 def bce(p, y):
     log = lambda q: max(math.log(q), -100.0) if q > 0 else -100.0
     return -(y * log(p) + (1 - y) * log(1 - p))
 
 
-def reference(views, k, steepness, relaxation="cauchy"):
+def reference(views, k, steepness, relaxation="cauchy", network="odd_even"):
     """GroCo from the paper's recipe, anchor by anchor, in float64."""
     z = h.unit(views)
     v_count, b = z.shape[:2]
@@ -45,7 +81,8 @@ def reference(views, k, steepness, relaxation="cauchy"):
         for i in range(b):
             pos = sorted(z[v, i] @ z[u, i] for u in range(v_count) if u != v)
             neg = sorted(z[v, i] @ z[v, j] for j in range(b) if j != i)[-k:]
-            _, perm = relaxed_odd_even(neg + pos, steepness, relaxation)
+            sort = relaxed_bitonic if network == "bitonic" else relaxed_odd_even
+            _, perm = sort(neg + pos, steepness, relaxation)
             n = len(neg) + len(pos)
             terms = []
             for a in range(n):
@@ -131,3 +168,34 @@ def test_sharded_matches_full_batch():
         lambda x, axis_name=None: losses.groco(x, num_negatives=5, steepness=4.0,
                                                axis_name=axis_name),
         (z,), (P(None, "data"),))
+
+
+def test_bitonic_network_sorts_like_np_sort_and_is_doubly_stochastic():
+    for n in (2, 5, 8, 11):  # powers of two and padded sizes
+        x = np.random.default_rng(n).standard_normal((3, n)).astype(np.float32)
+        hard_sorted, hard_perm = h.run(
+            lambda a: groco_module.bitonic_sort(a, steepness=1e6), x)
+        np.testing.assert_allclose(hard_sorted, np.sort(x, axis=1), atol=1e-4)
+        for row in range(3):
+            ranks = np.argsort(np.argsort(x[row]))
+            np.testing.assert_allclose(hard_perm[row], np.eye(n)[ranks], atol=1e-3)
+        soft_sorted, soft_perm = h.run(
+            lambda a: groco_module.bitonic_sort(a, steepness=0.5, relaxation="logistic"), x)
+        np.testing.assert_allclose(soft_perm.sum(1), 1, atol=1e-5)
+        np.testing.assert_allclose(soft_perm.sum(2), 1, atol=1e-5)
+        assert np.all(soft_perm >= 0) and np.max(soft_perm) < 0.99  # soft, not a permutation
+        np.testing.assert_allclose(soft_sorted, np.einsum("ri,rij->rj", x, soft_perm), atol=1e-4)
+        for row in range(3):
+            ref_sorted, ref_perm = relaxed_bitonic(x[row], 0.5, "logistic")
+            np.testing.assert_allclose(soft_perm[row], ref_perm, atol=1e-5)
+            np.testing.assert_allclose(soft_sorted[row], ref_sorted, atol=1e-5)
+
+
+def test_bitonic_groco_matches_reference_and_gradients():
+    for z, k, st in [(h.normal(0, 2, 7, 5), 3, 1.0), (h.normal(1, 3, 9, 5), 10, 4.0)]:
+        h.assert_close(h.run(lambda x: losses.groco(x, num_negatives=k, steepness=st,
+                                                    network="bitonic"), z),
+                       reference(z, k, st, network="bitonic"), rtol=1e-5)
+    h.check_grads_x64(lambda x: losses.groco(x, num_negatives=4, steepness=3.0,
+                                             network="bitonic", stop_gradient=False),
+                      h.normal(2, 2, 6, 4))

@@ -75,7 +75,9 @@ def test_tiny_config_trains_and_checkpoints(name, tmp_path):
     assert int(state.step) == NUM_STEPS
     assert changed(initial.params, state.params)
     assert changed(initial.model_state, state.model_state)  # BatchNorm running statistics
-    for key in initial.method_state:  # targets, queues, pointers, statistics, step counters
+    # MCL's state changes only between stages, from the loop (tests/methods/test_mcl.py).
+    stateful = not hasattr(parts.method, "stage_boundaries")
+    for key in initial.method_state if stateful else ():  # targets, queues, pointers, ...
         assert changed(initial.method_state[key], state.method_state[key]), key
 
     checkpointer = Checkpointer(str(tmp_path / "checkpoints"))

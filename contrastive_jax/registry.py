@@ -128,6 +128,9 @@ DATASETS = Registry(
         "textured": "contrastive_jax.data.textured:textured_source",
         "composites": "contrastive_jax.data.composites:composites_source",
         "ucr": "contrastive_jax.data.ucr:ucr_source",
+        # regression: records carry a float "target" (data.regression)
+        "rotated": "contrastive_jax.data.regression:rotated_source",
+        "tabular": "contrastive_jax.data.regression:tabular_source",
     },
 )
 

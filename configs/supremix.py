@@ -81,6 +81,11 @@ def get_config(arg: str | None = None):
     else:
         config.method = dict(name="l1_regression", target_center=mean, target_unit=std,
                              feature_noise=noise)
+    if args.method != "l1_regression":
+        # How the loss is computed, not what: --config.method.cross_device=all_gather shards
+        # it over the mesh (all-gathered views; the mixtures need no blockwise form).
+        config.method.loss_block_size = 0
+        config.method.cross_device = "global"
     config.eval.ridge_l2_grid = (1e-2, 1e-1, 1.0, 10.0, 100.0, 1000.0)
     config.eval.plot_embedding = False
     return common.at_scale(config, args.scale, "supremix.py")

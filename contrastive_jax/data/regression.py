@@ -22,8 +22,8 @@ the bins (``train.final_eval``).
 
 ``train_fraction`` (default 1.0) keeps a seeded fraction of the *training* split (drawn with
 ``default_rng([seed, crc32("train_fraction")])``: the same subset in every cell of a table
-with the same seed), the fewer-training-samples setting of SupReMix's Table 6; the held-out
-split is always whole.
+with the same seed), SupReMix's fewer-training-samples setting; the held-out split is always
+whole.
 """
 
 from __future__ import annotations
@@ -183,17 +183,14 @@ def rotated_source(base: str, split: str, *, data_dir: str | None = None, seed: 
     from contrastive_jax.registry import DATASETS
 
     images, angles = _rotated_split(base, split, low, high)
-    train_angles = angles if split == "train" else _rotated_split(base, "train", low, high)[1]
+    train_angles = _rotated_split(base, "train", low, high)[1]
+    kept = keep_fraction(len(train_angles), train_fraction, seed)
     if split == "train":
-        kept = keep_fraction(len(images), train_fraction, seed)
         images, angles = images[kept], angles[kept]
-        train_angles = angles
-    else:
-        train_angles = train_angles[keep_fraction(len(train_angles), train_fraction, seed)]
+    edges = quantile_edges(train_angles[kept], num_bins)  # the kept training targets' bins
     shape = DATASETS.build(base, "train").info.image_shape
     info = RegressionInfo(f"rotated:{base}", tuple(shape), num_bins, target_name="angle")
-    return RegressionSource(images, angles, bin_targets(angles, quantile_edges(
-        train_angles, num_bins)), info)
+    return RegressionSource(images, angles, bin_targets(angles, edges), info)
 
 
 @functools.cache

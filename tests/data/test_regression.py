@@ -70,6 +70,8 @@ def test_rotation_direction_and_angle_target():
     base = build_source("mnist5k", "train").as_arrays()["image"]
     np.testing.assert_array_equal(train.as_arrays()["image"][0],
                                   rotate_images(base[:1], train.targets[:1])[0])
+    few = build_source("rotated:mnist5k", "train", seed=3, train_fraction=0.1)
+    assert len(few) == 400 and set(few.targets.tolist()) <= set(train.targets.tolist())
     wide = build_source("rotated:mnist5k", "test", angle_range=(0.0, 360.0))
     assert wide.targets.max() > 300
 

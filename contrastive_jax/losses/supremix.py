@@ -34,7 +34,11 @@ def supremix(features: jax.Array, targets: jax.Array, negative_mix: jax.Array, *
     ``w = 1``). ``L = mean_a L_a``; an anchor without positives (V = 1, a unique target and no
     bracketing pair) adds 0 but counts in the mean, as in SupCon.
 
-    Where the paper leaves a choice, the released code's defaults: ``temperature=0.3``,
+    Source of the formula: the pairs as the paper defines them; the method section's
+    equations were not in the stored copies we could read, so the loss's form (SupCon's
+    log-likelihood over the positives, the distance weights, the window) follows the authors'
+    released code (``supremix_loss.SupConLoss_v2`` and ``mixing_func`` of yilei-wu/SupReMix).
+    Where a choice is open, the released code's defaults: ``temperature=0.3``,
     ``positive_window=5`` (target units; its ``--n 5``, in years of age), Beta(2, 8) for the
     anchor's share of a hard negative (``NEGATIVE_MIX_BETA``; drawn by the caller, so the loss
     stays pure), mixtures not re-normalized, every view of both augmentations mixed. One

@@ -18,6 +18,11 @@ source with a second label (``textured:<source>``'s texture) adds ``texture_knn`
 ``texture_linear_probe`` to every row. Image-text methods (with
 ``embed_text``, on a ``captions:`` source) also get ``zero_shot`` accuracy in their rows.
 
+A regression source (``info.task == "regression"``, ``data.regression``) is read by a held-out
+ridge probe of its float targets instead (``evaluate.regression``: ``ridge_mae``,
+``ridge_r2`` per row, ``probe_mae`` online; the raw-input row is ``raw_pixels`` or
+``raw_features``).
+
 ``summary.json`` also records ``knn_k``, ``bad_files`` (unreadable image files a folder source
 skipped, both splits), the ``environment`` (package versions, git commit and
 dirty tree, devices) and ``warnings`` (a learned row not above random init, a probe ``l2`` at

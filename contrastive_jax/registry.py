@@ -128,6 +128,9 @@ DATASETS = Registry(
         "textured": "contrastive_jax.data.textured:textured_source",
         "composites": "contrastive_jax.data.composites:composites_source",
         "ucr": "contrastive_jax.data.ucr:ucr_source",
+        # regression: records carry a float "target" (data.regression)
+        "rotated": "contrastive_jax.data.regression:rotated_source",
+        "tabular": "contrastive_jax.data.regression:tabular_source",
     },
 )
 
@@ -174,6 +177,9 @@ METHODS = Registry(
         "dcl": "contrastive_jax.methods.dcl:DCL",
         "dclw": "contrastive_jax.methods.dcl:DCLW",
         "supcon": "contrastive_jax.methods.supcon:SupCon",
+        "supremix": "contrastive_jax.methods.regression:SupReMix",
+        "supcon_bins": "contrastive_jax.methods.regression:SupConBins",
+        "l1_regression": "contrastive_jax.methods.regression:L1Regression",
         "moco_v2": "contrastive_jax.methods.moco:MoCoV2",
         "mochi": "contrastive_jax.methods.moco:MoCHi",
         "moco_v3": "contrastive_jax.methods.moco:MoCoV3",

@@ -8,6 +8,8 @@
 * ``zero_shot_accuracy``: CLIP-style classification from class text embeddings.
 * ``retrieval_recall``: image<->text Recall@K.
 * ``order_accuracy`` / ``OrderEvaluator``: caption vs its word-swapped caption (composites).
+* ``ridge_probe`` / ``RidgeProbeEvaluator``: held-out ridge regression (MAE, R^2) of a
+  regression source's float targets.
 * ``alignment``, ``uniformity``, ``rankme``, ``per_dimension_std``,
   ``representation_diagnostics``: label-free health checks of an embedding.
 * ``plot_embedding``, ``plot_metrics``: PNGs.
@@ -59,6 +61,7 @@ from contrastive_jax.evaluate.linear_probe import (
 )
 from contrastive_jax.evaluate.low_label import draw_shots, low_label_scores
 from contrastive_jax.evaluate.order import OrderEvaluator, order_accuracy
+from contrastive_jax.evaluate.regression import RidgeProbeEvaluator, ridge_probe
 from contrastive_jax.evaluate.plots import plot_embedding, plot_metrics
 from contrastive_jax.evaluate.retrieval import retrieval_ranks, retrieval_recall
 from contrastive_jax.evaluate.svm import fit_svm, svm_accuracy
@@ -78,6 +81,7 @@ __all__ = [
     "RelabeledFeatures",
     "OrderEvaluator",
     "RetrievalEvaluator",
+    "RidgeProbeEvaluator",
     "SplitFeatures",
     "SvmEvaluator",
     "ZeroShotEvaluator",
@@ -105,6 +109,7 @@ __all__ = [
     "representation_diagnostics",
     "retrieval_ranks",
     "retrieval_recall",
+    "ridge_probe",
     "svm_accuracy",
     "table_row",
     "uniformity",

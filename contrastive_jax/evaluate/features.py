@@ -29,7 +29,8 @@ def batches_of(split) -> Batches:
 
 
 def embed_split(embed_fn: EmbedFn, model, batches) -> tuple[np.ndarray, np.ndarray]:
-    """``(features float32 [N, D], labels int32 [N])`` of every valid row of ``batches``.
+    """``(features float32 [N, D], labels int32 [N])`` of every valid row of ``batches``
+    (float32 labels when the batches' labels are floats: regression targets).
 
     Each batch's outputs past ``num_valid`` (padding) are dropped; features are flattened to
     ``[B, D]``. Raises on a split with no rows.
@@ -39,7 +40,10 @@ def embed_split(embed_fn: EmbedFn, model, batches) -> tuple[np.ndarray, np.ndarr
         embedded, batch_labels = embed_fn(model, batch)
         embedded = np.asarray(embedded, np.float32)
         features.append(embedded.reshape(len(embedded), -1)[:num_valid])
-        labels.append(np.asarray(batch_labels, np.int32).reshape(-1)[:num_valid])
+        batch_labels = np.asarray(batch_labels)  # float regression targets stay float
+        batch_labels = batch_labels.astype(
+            np.float32 if np.issubdtype(batch_labels.dtype, np.floating) else np.int32)
+        labels.append(batch_labels.reshape(-1)[:num_valid])
     if not features:
         raise ValueError("embed_split got no batches: the split is empty.")
     return np.concatenate(features), np.concatenate(labels)

@@ -49,6 +49,7 @@ from contrastive_jax.losses.sogclr import isogclr, sogclr
 from contrastive_jax.losses.similarity import (
     SoftmaxStatistics, sigmoid_row_sums, softmax_statistics, two_view_statistics)
 from contrastive_jax.losses.supcon import supcon
+from contrastive_jax.losses.supremix import supremix
 from contrastive_jax.losses.swav import sinkhorn, swav
 from contrastive_jax.losses.triplet import triplet_margin
 from contrastive_jax.losses.ts2vec import hierarchical_contrastive_loss
@@ -92,6 +93,7 @@ OBJECTIVES = (
     "soft_target_clip",
     "sogclr",
     "supcon",
+    "supremix",
     "swav",
     "triplet_margin",
     "uniformity",

@@ -18,6 +18,11 @@ source with a second label (``textured:<source>``'s texture) adds ``texture_knn`
 ``texture_linear_probe`` to every row. Image-text methods (with
 ``embed_text``, on a ``captions:`` source) also get ``zero_shot`` accuracy in their rows.
 
+A regression source (``info.task == "regression"``, ``data.regression``) is read by a held-out
+ridge probe of its float targets instead (``evaluate.regression``: ``ridge_mae``,
+``ridge_r2`` per row, ``probe_mae`` online; the raw-input row is ``raw_pixels`` or
+``raw_features``).
+
 ``summary.json`` also records ``knn_k``, ``bad_files`` (unreadable image files a folder source
 skipped, both splits), the ``environment`` (package versions, git commit and
 dirty tree, devices) and ``warnings`` (a learned row not above random init, a probe ``l2`` at
@@ -40,6 +45,7 @@ from etils import epath
 
 from contrastive_jax import evaluate
 from contrastive_jax.data.pipeline import make_eval_loader
+from contrastive_jax.evaluate.regression import DEFAULT_RIDGE_L2_GRID
 from contrastive_jax.train import mesh as mesh_lib
 from contrastive_jax.train import workdir as workdir_lib
 from contrastive_jax.train.state import merge_model
@@ -95,12 +101,20 @@ class Evaluation:
         self.per_example = None  # after ``final``: a method's per-example arrays, or None
         self._graphdef = graphdef
         self._embed_fns = {}
+        # A regression source (``info.task == "regression"``, data.regression): the "labels"
+        # the features come with are the float targets, and the table is a ridge probe.
+        self.regression = getattr(parts.train_source.info, "task", "") == "regression"
         # An image-text set without labels (num_classes 0) is evaluated by retrieval only.
         self.labelled = self.num_classes > 0
         self.evaluators = evaluate.evaluators_from_config(
             eval_config, self.embed_fn("embed"), train_batches=self.splits["train"],
             test_batches=self.splits["test"], num_classes=self.num_classes,
             class_counts=self.class_counts) if self.labelled else []
+        if self.regression:
+            self.evaluators = [evaluate.RidgeProbeEvaluator(
+                self.embed_fn("embed"), train_batches=self.splits["train"],
+                test_batches=self.splits["test"],
+                l2_grid=tuple(eval_config.get("ridge_l2_grid", DEFAULT_RIDGE_L2_GRID)))]
         self.extra_labels = extra_label_evaluators(eval_config, self.embed_fn("embed"),
                                                    probe_source, parts.test_source)
 
@@ -121,7 +135,9 @@ class Evaluation:
                 embed = getattr(self.method, method_fn)
                 fn = lambda model, x: embed(merge_model(graphdef, *model), x).astype(
                     jax.numpy.float32)  # float32 features also under config.dtype=bfloat16
-            self._embed_fns[method_fn, input_key] = sharded_embed(fn, self.mesh, input_key)
+            label_key = "target" if self.regression else "label"
+            self._embed_fns[method_fn, input_key] = sharded_embed(fn, self.mesh, input_key,
+                                                                  label_key)
         return self._embed_fns[method_fn, input_key]
 
     def features(self, state, method_fn: str = "embed") -> evaluate.SplitFeatures:
@@ -131,7 +147,13 @@ class Evaluation:
 
     def online_metrics(self, state) -> dict[str, float]:
         """The metrics of the periodic evaluation: ``knn_accuracy``, or for an unlabelled
-        image-text set the held-out retrieval recalls (``i2t_recall@1``, ...)."""
+        image-text set the held-out retrieval recalls (``i2t_recall@1``, ...), or for a
+        regression source the held-out ridge probe's ``probe_mae``."""
+        if self.regression:
+            features = self.features(state)
+            if not features.all_finite("train", "test"):
+                return {"probe_mae": float("nan")}
+            return {"probe_mae": dict(self.evaluators[0].evaluate(features))["ridge_mae"]}
         if self.labelled:
             return {"knn_accuracy": self.online_knn(state)}
         return self.retrieval(state)
@@ -283,12 +305,14 @@ def raw_row_name(input_keys) -> str:
     return "raw_pixels" if key == "image" else f"raw_{key}"
 
 
-def sharded_embed(fn, mesh, input_key: str | tuple[str, ...] = "image"):
+def sharded_embed(fn, mesh, input_key: str | tuple[str, ...] = "image",
+                  label_key: str = "label"):
     """``fn(model, x: [B, ...]) -> [B, D]`` as ``embed_fn(model, batch) -> (features [B, D],
     labels [B])`` NumPy for the *global* batch: this process's rows ``batch[input_key]`` and
     ``batch["label"]`` become one array sharded over the mesh (``global_batch``), the jitted
     ``fn`` runs on every device's share, and the outputs come back replicated, so every process
-    ends with the same features. Several keys reach ``fn`` as ``{key: [B, ...]}``."""
+    ends with the same features. Several keys reach ``fn`` as ``{key: [B, ...]}``.
+    ``label_key``: the record key returned as the labels (``"target"``: regression targets)."""
     keys = (input_key,) if isinstance(input_key, str) else tuple(input_key)
     sharding = mesh_lib.batch_sharding(mesh)
     jitted = jax.jit(lambda model, x, labels: (fn(model, x), labels),
@@ -297,7 +321,7 @@ def sharded_embed(fn, mesh, input_key: str | tuple[str, ...] = "image"):
     def embed(model, batch):
         names = ["x"] + [f"x:{k}" for k in keys[1:]]  # the example is "x"
         inputs = mesh_lib.global_batch({**{n: batch[k] for n, k in zip(names, keys)},
-                                        "label": batch["label"]}, sharding)
+                                        "label": batch[label_key]}, sharding)
         x = inputs["x"] if len(keys) == 1 else {k: inputs[n] for n, k in zip(names, keys)}
         return mesh_lib.to_host(jitted(model, x, inputs["label"]))
 
@@ -358,7 +382,7 @@ def write_outputs(workdir: str, summary: dict, metric_rows: list[dict], evaluati
 def _write_plots(plots: str, summary: dict, metric_rows: list[dict], evaluation) -> list[str]:
     """The PNG plots in the local directory ``plots``; returns their paths."""
     written = []
-    keys = [k for k in ("loss", "learning_rate", "knn_accuracy")
+    keys = [k for k in ("loss", "learning_rate", "knn_accuracy", "probe_mae")
             if any(k in row for row in metric_rows)]
     if metric_rows:
         random_knn = summary["results"].get("random_init", {}).get("knn")
@@ -368,7 +392,8 @@ def _write_plots(plots: str, summary: dict, metric_rows: list[dict], evaluation)
             metric_rows, os.path.join(plots, "loss.png"), keys=keys, baselines=baselines,
             min_spans={"knn_accuracy": KNN_MIN_SPAN}))
     if (evaluation.config.plot_embedding and evaluation.last_features is not None
-            and evaluation.labelled):  # the plot colours points by class
+            and evaluation.labelled  # the plot colours points by class
+            and not getattr(evaluation, "regression", False)):
         written.append(evaluate.plot_embedding(
             evaluation.last_features, evaluation.last_labels,
             os.path.join(plots, "embedding.png"), method="pca",

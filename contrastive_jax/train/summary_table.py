@@ -12,6 +12,8 @@ def rows_not_above_random_init(results: dict) -> dict[str, str]:
     baseline = results.get("random_init")
     if baseline is None:
         return {}
+    if "ridge_mae" in baseline:  # a regression source: a lower error is better
+        return regression_rows_not_below_random_init(results)
     metric = next((m for m in ("linear_probe", "knn", "i2t_recall@1") if m in baseline), None)
     if metric is None:
         return {}
@@ -23,6 +25,20 @@ def rows_not_above_random_init(results: dict) -> dict[str, str]:
                 f"{name}'s {metric.replace('_', ' ')} ({100 * value:.2f}%) is not above the "
                 f"random-init encoder's ({100 * baseline[metric]:.2f}%): training did not "
                 f"improve on the untrained encoder.")
+    return flagged
+
+
+def regression_rows_not_below_random_init(results: dict) -> dict[str, str]:
+    """``{row: warning}`` for each learned row whose ridge-probe MAE is not below the
+    ``random_init`` row's."""
+    baseline = results["random_init"]["ridge_mae"]
+    flagged = {}
+    for name in ("learned", "learned_projection"):
+        value = results.get(name, {}).get("ridge_mae")
+        if value is not None and not value < baseline:
+            flagged[name] = (f"{name}'s ridge-probe MAE ({value:.4g}) is not below the "
+                             f"random-init encoder's ({baseline:.4g}): training did not "
+                             f"improve on the untrained encoder.")
     return flagged
 
 
@@ -54,6 +70,8 @@ def format_table(summary: dict) -> str:
     image-text methods, order accuracy on composites, the RBF SVM when
     ``eval.svm``); a row whose probe is not above random init is marked, and the
     summary's ``warnings`` follow the table."""
+    if any("ridge_mae" in row for row in summary["results"].values()):
+        return format_regression_table(summary)
     if not any("knn" in row for row in summary["results"].values()):
         return format_retrieval_table(summary)
     k = summary.get("knn_k", 20)
@@ -94,6 +112,20 @@ def format_retrieval_table(summary: dict) -> str:
         cells = "".join(f"{100 * row[c]:>13.2f}%" if c in row else f"{'-':>14}"
                         for c in RETRIEVAL_COLUMNS)
         lines.append(f"{name:<18}{cells}{row['feature_dim']:>7}"
+                     + (NOT_ABOVE_MARK if name in flagged else ""))
+    lines += [f"warning: {warning}" for warning in summary.get("warnings", [])]
+    return "\n".join(lines)
+
+
+def format_regression_table(summary: dict) -> str:
+    """The printed final table of a regression source: the held-out ridge probe's MAE and
+    R^2 per row (MAE in the target's units; lower is better)."""
+    flagged = rows_not_above_random_init(summary["results"])
+    lines = [f"{'held-out ridge probe':<20}{'MAE':>12}{'R^2':>9}{'dim':>7}"]
+    for name, row in summary["results"].items():
+        mae = f"{row['ridge_mae']:.4g}" if "ridge_mae" in row else "-"
+        r2 = f"{row['ridge_r2']:.3f}" if "ridge_r2" in row else "-"
+        lines.append(f"{name:<20}{mae:>12}{r2:>9}{row['feature_dim']:>7}"
                      + (NOT_ABOVE_MARK if name in flagged else ""))
     lines += [f"warning: {warning}" for warning in summary.get("warnings", [])]
     return "\n".join(lines)

@@ -128,6 +128,7 @@ DATASETS = Registry(
         "textured": "contrastive_jax.data.textured:textured_source",
         "composites": "contrastive_jax.data.composites:composites_source",
         "ucr": "contrastive_jax.data.ucr:ucr_source",
+        "graph": "contrastive_jax.data.graphs:graph_source",
     },
 )
 
@@ -143,6 +144,8 @@ AUGMENTATIONS = Registry(
         # time series: views(rng, series [B, T, C], mask [B, T])
         "ts2vec": "contrastive_jax.data.augment_series:ts2vec",
         "series": "contrastive_jax.data.augment_series:series",
+        # graphs: views(rng, x [N, F], edge_mask [E]) -> GraphViews
+        "grace": "contrastive_jax.data.augment_graph:grace",
     },
 )
 
@@ -161,6 +164,8 @@ ENCODERS = Registry(
         "text_transformer": "contrastive_jax.models.text:TextTransformer",
         # time series: x [B, T, C] (+ mask [B, T]) -> [B, D]
         "ts2vec": "contrastive_jax.models.ts2vec:TS2VecEncoder",
+        # graphs: x [N, F], edges [E, 2], edge_mask [E] -> [N, D]
+        "gcn": "contrastive_jax.models.gcn:GCNEncoder",
     },
 )
 
@@ -202,5 +207,6 @@ METHODS = Registry(
         "cleanclip": "contrastive_jax.methods.image_text:CleanCLIP",
         "protoclip": "contrastive_jax.methods.image_text:ProtoCLIP",
         "ts2vec": "contrastive_jax.methods.ts2vec:TS2Vec",
+        "grace": "contrastive_jax.methods.grace:GRACE",
     },
 )

@@ -25,6 +25,7 @@ from contrastive_jax.data.pipeline import example_record, make_train_loader, res
 from contrastive_jax.train import build, final_eval, mesh as mesh_lib, optim, workdir as workdir_lib
 from contrastive_jax.train.checkpoint import Checkpointer
 from contrastive_jax.train.grad_cache import check_grad_cache
+from contrastive_jax.train.graph_eval import make_evaluation
 from contrastive_jax.train.prefetch import DevicePrefetch
 from contrastive_jax.train.state import count_params, plan_train_state
 from contrastive_jax.train.step import make_train_step
@@ -232,7 +233,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         graphdef=graphdef, method=parts.method, optimizer=optimizer, schedule=schedule,
         seed=config.seed, state_sharding=state_sharding, batch_sharding=batch_sharding,
         metrics_sharding=mesh_lib.replicated(mesh), grad_cache_chunk_size=chunk_size)
-    evaluator = final_eval.Evaluation(parts, graphdef, config.eval, mesh=mesh)
+    evaluator = make_evaluation(parts, graphdef, config.eval, mesh=mesh)
     writer = MetricsWriter(workdir, enabled=is_main, resume_step=start_step)
 
     recorded = []  # config.json is written once, with the first checkpoint of this process

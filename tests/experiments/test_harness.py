@@ -18,8 +18,9 @@ import pytest
 
 from contrastive_jax.train.build import build_parts, validate_config
 from experiments import launch, report, run, spec
-from experiments import (dcl_batch_size, dcl_temperature, directpred, methods_mnist5k,
-                         mochi_queue, multiview, mv_dhel_views, projection_head)
+from experiments import (dcl_batch_size, dcl_temperature, directpred, graph_sbm,
+                         methods_mnist5k, mochi_queue, multiview, mv_dhel_views,
+                         projection_head)
 
 REPO = launch.REPO_ROOT
 
@@ -253,6 +254,23 @@ def test_mochi_queue_verdict():
     assert spec.judge(mochi_queue.verdict, results(0.90, 0.94, 0.95, 0.94))[0] == "contradicted"
 
 
+def test_graph_sbm_verdict():
+    def results(grace, raw, grace_nmi, raw_nmi, gcool=None):
+        cells = {"grace": {graph_sbm.PROBE: seeds_of(grace), graph_sbm.RAW_PROBE:
+                           seeds_of(raw, jitter=1), graph_sbm.NMI: seeds_of(grace_nmi, jitter=2),
+                           graph_sbm.RAW_NMI: seeds_of(raw_nmi, jitter=3)}}
+        if gcool is not None:
+            cells["gcool"] = {graph_sbm.PROBE: seeds_of(gcool, jitter=4),
+                              graph_sbm.NMI: seeds_of(grace_nmi, jitter=1)}
+        return cells
+    outcome, reason, judged = spec.judge_all(graph_sbm.verdict,
+                                             results(0.90, 0.67, 0.8, 0.55, gcool=0.92))
+    assert outcome == "holds" and len(judged) == 2 and "gcool - grace: probe +2.00 [" in reason
+    assert judged[1]["mean"] == pytest.approx(0.25, abs=2e-3) and not judged[1]["percent"]
+    assert spec.judge(graph_sbm.verdict, results(0.60, 0.67, 0.8, 0.55))[0] == "contradicted"
+    assert spec.judge(graph_sbm.verdict, results(0.90, 0.90, 0.8, 0.55))[0] == "inconclusive"
+
+
 @pytest.mark.parametrize("slug", run.SLUGS)
 def test_every_verdict_reports_its_claimed_differences(slug):
     """No slug may decide on means alone: its verdict returns judged differences."""
@@ -483,7 +501,8 @@ SLOW_CELLS = {"dcl_batch_size": ["ntxent_b32", "dcl_b32"],
               "methods_mnist5k": ["clip"],
               "dcl_temperature": ["dclw_t0p05"],
               "mv_dhel_views": ["mv_dhel_v5"],
-              "mochi_queue": ["mochi_q1024"]}
+              "mochi_queue": ["mochi_q1024"],
+              "graph_sbm": ["gcool"]}
 
 
 @pytest.mark.slow

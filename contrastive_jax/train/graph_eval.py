@@ -29,6 +29,16 @@ def is_graph(source) -> bool:
     return bool(getattr(getattr(source, "info", None), "graph", False))
 
 
+def check_graph_mesh(config, mesh) -> None:
+    """A ``graph:<name>`` run holds one graph per batch, so it runs on one device: fail with
+    that fix (instead of the batch-divisibility message) on a mesh of several."""
+    if str(config.dataset.name).startswith("graph:") and mesh.size > 1:
+        raise ValueError(
+            f"{config.dataset.name}: the batch is one graph, which runs on one device, but the "
+            f"mesh has {mesh.size}. Run with one visible device (e.g. CUDA_VISIBLE_DEVICES=0, "
+            f"or on CPU without --xla_force_host_platform_device_count).")
+
+
 def make_evaluation(parts, graphdef, eval_config, *, mesh=None):
     """The run's evaluation: ``GraphEvaluation`` for a graph source, else
     ``final_eval.Evaluation``."""

@@ -25,7 +25,7 @@ from contrastive_jax.data.pipeline import example_record, make_train_loader, res
 from contrastive_jax.train import build, final_eval, mesh as mesh_lib, optim, workdir as workdir_lib
 from contrastive_jax.train.checkpoint import Checkpointer
 from contrastive_jax.train.grad_cache import check_grad_cache
-from contrastive_jax.train.graph_eval import make_evaluation
+from contrastive_jax.train.graph_eval import check_graph_mesh, make_evaluation
 from contrastive_jax.train.prefetch import DevicePrefetch
 from contrastive_jax.train.state import count_params, plan_train_state
 from contrastive_jax.train.step import make_train_step
@@ -192,6 +192,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     saved_config = workdir_lib.check_config(config, workdir)
 
     mesh = mesh_lib.make_mesh(config.mesh)
+    check_graph_mesh(config, mesh)
     mesh_lib.check_batch_divisible(config.batch_size, mesh)
     if config.dataset.get("download", False):
         prepare_dataset(config.dataset.name, config.dataset.get("data_dir") or None)

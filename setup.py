@@ -26,6 +26,7 @@ setup(
         "tensorboardX>=2.6",
         "tokenizers>=0.15",
         "aeon>=1.0",  # UCR/UEA time-series archives (data.ucr, ucr:<Name>)
+        "networkx>=3.0",  # graph:sbm / graph:lfr / graph:karate (data.graphs)
     ],
     extras_require={
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "chex>=0.1.87", "nbclient>=0.10",

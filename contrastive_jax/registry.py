@@ -131,6 +131,7 @@ DATASETS = Registry(
         # regression: records carry a float "target" (data.regression)
         "rotated": "contrastive_jax.data.regression:rotated_source",
         "tabular": "contrastive_jax.data.regression:tabular_source",
+        "graph": "contrastive_jax.data.graphs:graph_source",
     },
 )
 
@@ -146,6 +147,8 @@ AUGMENTATIONS = Registry(
         # time series: views(rng, series [B, T, C], mask [B, T])
         "ts2vec": "contrastive_jax.data.augment_series:ts2vec",
         "series": "contrastive_jax.data.augment_series:series",
+        # graphs: views(rng, x [N, F], edge_mask [E]) -> GraphViews
+        "grace": "contrastive_jax.data.augment_graph:grace",
     },
 )
 
@@ -164,6 +167,8 @@ ENCODERS = Registry(
         "text_transformer": "contrastive_jax.models.text:TextTransformer",
         # time series: x [B, T, C] (+ mask [B, T]) -> [B, D]
         "ts2vec": "contrastive_jax.models.ts2vec:TS2VecEncoder",
+        # graphs: x [N, F], edges [E, 2], edge_mask [E] -> [N, D]
+        "gcn": "contrastive_jax.models.gcn:GCNEncoder",
     },
 )
 
@@ -209,5 +214,6 @@ METHODS = Registry(
         "cleanclip": "contrastive_jax.methods.image_text:CleanCLIP",
         "protoclip": "contrastive_jax.methods.image_text:ProtoCLIP",
         "ts2vec": "contrastive_jax.methods.ts2vec:TS2Vec",
+        "grace": "contrastive_jax.methods.grace:GRACE",
     },
 )

@@ -34,6 +34,8 @@ from contrastive_jax.losses.debiased import debiased_info_nce, hard_negative_inf
 from contrastive_jax.losses.dino import dino, dino_center
 from contrastive_jax.losses.feature_transformation import (
     feature_transformation_draws, feature_transformation_info_nce)
+from contrastive_jax.losses.gcool import gcool
+from contrastive_jax.losses.grace import grace
 from contrastive_jax.losses.groco import groco
 from contrastive_jax.losses.infonce import info_nce, nt_xent, queue_info_nce
 from contrastive_jax.losses.mcl import mcl_nt_xent
@@ -42,6 +44,7 @@ from contrastive_jax.losses.multiview import multiview_info_nce, mv_dhel
 from contrastive_jax.losses.mw_auc import mw_auc
 from contrastive_jax.losses.negative_cosine import negative_cosine
 from contrastive_jax.losses.negclip import negclip
+from contrastive_jax.losses.pot import pot
 from contrastive_jax.losses.protoclip import back_translate, kmeans, prototype_loss, protoclip
 from contrastive_jax.losses.siglip import siglip
 from contrastive_jax.losses.soft_clip import soft_target_clip
@@ -72,6 +75,8 @@ OBJECTIVES = (
     "dino",
     "dino_center",
     "feature_transformation_info_nce",
+    "gcool",
+    "grace",
     "groco",
     "hard_negative_info_nce",
     "hierarchical_contrastive_loss",
@@ -85,6 +90,7 @@ OBJECTIVES = (
     "negative_cosine",
     "negclip",
     "nt_xent",
+    "pot",
     "prototype_loss",
     "protoclip",
     "queue_info_nce",

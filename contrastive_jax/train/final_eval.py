@@ -382,7 +382,8 @@ def write_outputs(workdir: str, summary: dict, metric_rows: list[dict], evaluati
 def _write_plots(plots: str, summary: dict, metric_rows: list[dict], evaluation) -> list[str]:
     """The PNG plots in the local directory ``plots``; returns their paths."""
     written = []
-    keys = [k for k in ("loss", "learning_rate", "knn_accuracy", "probe_mae")
+    keys = [k for k in ("loss", "learning_rate", "knn_accuracy", "probe_mae",
+                    "node_probe_accuracy")
             if any(k in row for row in metric_rows)]
     if metric_rows:
         random_knn = summary["results"].get("random_init", {}).get("knn")

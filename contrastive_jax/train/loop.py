@@ -25,6 +25,7 @@ from contrastive_jax.data.pipeline import example_record, make_train_loader, res
 from contrastive_jax.train import build, final_eval, mesh as mesh_lib, optim, workdir as workdir_lib
 from contrastive_jax.train.checkpoint import Checkpointer
 from contrastive_jax.train.grad_cache import check_grad_cache
+from contrastive_jax.train.graph_eval import check_graph_mesh, make_evaluation
 from contrastive_jax.train.prefetch import DevicePrefetch
 from contrastive_jax.train.state import count_params, plan_train_state
 from contrastive_jax.train.stages import make_stage_hook
@@ -192,6 +193,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     saved_config = workdir_lib.check_config(config, workdir)
 
     mesh = mesh_lib.make_mesh(config.mesh)
+    check_graph_mesh(config, mesh)
     mesh_lib.check_batch_divisible(config.batch_size, mesh)
     if config.dataset.get("download", False):
         prepare_dataset(config.dataset.name, config.dataset.get("data_dir") or None)
@@ -233,7 +235,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         graphdef=graphdef, method=parts.method, optimizer=optimizer, schedule=schedule,
         seed=config.seed, state_sharding=state_sharding, batch_sharding=batch_sharding,
         metrics_sharding=mesh_lib.replicated(mesh), grad_cache_chunk_size=chunk_size)
-    evaluator = final_eval.Evaluation(parts, graphdef, config.eval, mesh=mesh)
+    evaluator = make_evaluation(parts, graphdef, config.eval, mesh=mesh)
     writer = MetricsWriter(workdir, enabled=is_main, resume_step=start_step)
     stage_hook = make_stage_hook(parts.method, evaluator, parts.train_source, graphdef=graphdef,
                                  state_sharding=state_sharding)  # None unless multi-stage (MCL)

@@ -72,6 +72,8 @@ def format_table(summary: dict) -> str:
     summary's ``warnings`` follow the table."""
     if any("ridge_mae" in row for row in summary["results"].values()):
         return format_regression_table(summary)
+    if any("nmi" in row for row in summary["results"].values()):
+        return format_node_table(summary)
     if not any("knn" in row for row in summary["results"].values()):
         return format_retrieval_table(summary)
     k = summary.get("knn_k", 20)
@@ -127,5 +129,20 @@ def format_regression_table(summary: dict) -> str:
         r2 = f"{row['ridge_r2']:.3f}" if "ridge_r2" in row else "-"
         lines.append(f"{name:<20}{mae:>12}{r2:>9}{row['feature_dim']:>7}"
                      + (NOT_ABOVE_MARK if name in flagged else ""))
+    lines += [f"warning: {warning}" for warning in summary.get("warnings", [])]
+    return "\n".join(lines)
+
+
+def format_node_table(summary: dict) -> str:
+    """The printed final table of a graph run: the node probe (mean +- std over the split
+    draws, test nodes) and k-means NMI / ARI of the node embeddings."""
+    flagged = rows_not_above_random_init(summary["results"])
+    draws = summary.get("node_probe_draws", "?")
+    lines = [f"{'node embeddings':<18}{f'probe ({draws} splits)':>22}{'NMI':>9}{'ARI':>9}"
+             f"{'dim':>7}"]
+    for name, row in summary["results"].items():
+        probe = (f"{100 * row['linear_probe']:.2f} +- {100 * row.get('linear_probe_std', 0):.2f}%")
+        lines.append(f"{name:<18}{probe:>22}{row['nmi']:>9.3f}{row['ari']:>9.3f}"
+                     f"{row['feature_dim']:>7}" + (NOT_ABOVE_MARK if name in flagged else ""))
     lines += [f"warning: {warning}" for warning in summary.get("warnings", [])]
     return "\n".join(lines)

@@ -19,8 +19,8 @@ import pytest
 from contrastive_jax.train.build import build_parts, validate_config
 from experiments import launch, report, run, spec
 from experiments import (amcl_augmentations, cacr_imbalance, dcl_batch_size, dcl_temperature,
-                         directpred, groco_knn, isogclr_imbalance, methods_mnist5k, mochi_queue,
-                         multiview, mv_dhel_views, negclip_order, projection_head)
+                         directpred, graph_sbm, groco_knn, isogclr_imbalance, methods_mnist5k,
+                         mochi_queue, multiview, mv_dhel_views, negclip_order, projection_head)
 
 REPO = launch.REPO_ROOT
 
@@ -63,7 +63,7 @@ def test_methods_table_has_one_row_per_config():
     files = sorted(p[:-3] for p in os.listdir(os.path.join(REPO, "configs"))
                    if p.endswith(".py") and p not in ("__init__.py", "common.py")
                    and p[:-3] not in methods_mnist5k.NOT_IMAGES)
-    assert sorted(names) == files and methods_mnist5k.NOT_IMAGES == {"ts2vec"}
+    assert sorted(names) == files and methods_mnist5k.NOT_IMAGES == {"ts2vec", "grace"}
     assert names[:3] == ["simclr", "dcl", "dclw"] and {"clip", "siglip"} <= set(names)
     assert all(c.overrides["small"] == {} for c in methods_mnist5k.EXPERIMENT.cells)
 
@@ -337,6 +337,23 @@ def test_mochi_queue_verdict():
     assert spec.judge(mochi_queue.verdict, results(0.90, 0.94, 0.95, 0.94))[0] == "contradicted"
 
 
+def test_graph_sbm_verdict():
+    def results(grace, raw, grace_nmi, raw_nmi, gcool=None):
+        cells = {"grace": {graph_sbm.PROBE: seeds_of(grace), graph_sbm.RAW_PROBE:
+                           seeds_of(raw, jitter=1), graph_sbm.NMI: seeds_of(grace_nmi, jitter=2),
+                           graph_sbm.RAW_NMI: seeds_of(raw_nmi, jitter=3)}}
+        if gcool is not None:
+            cells["gcool"] = {graph_sbm.PROBE: seeds_of(gcool, jitter=4),
+                              graph_sbm.NMI: seeds_of(grace_nmi, jitter=1)}
+        return cells
+    outcome, reason, judged = spec.judge_all(graph_sbm.verdict,
+                                             results(0.90, 0.67, 0.8, 0.55, gcool=0.92))
+    assert outcome == "holds" and len(judged) == 2 and "gcool - grace: probe +2.00 [" in reason
+    assert judged[1]["mean"] == pytest.approx(0.25, abs=2e-3) and not judged[1]["percent"]
+    assert spec.judge(graph_sbm.verdict, results(0.60, 0.67, 0.8, 0.55))[0] == "contradicted"
+    assert spec.judge(graph_sbm.verdict, results(0.90, 0.90, 0.8, 0.55))[0] == "inconclusive"
+
+
 @pytest.mark.parametrize("slug", run.SLUGS)
 def test_every_verdict_reports_its_claimed_differences(slug):
     """No slug may decide on means alone: its verdict returns judged differences."""
@@ -569,7 +586,8 @@ SLOW_CELLS = {"dcl_batch_size": ["ntxent_b32", "dcl_b32"],
               "mv_dhel_views": ["mv_dhel_v5"],
               "mochi_queue": ["mochi_q1024"],
               "isogclr_imbalance": ["isogclr_r50"],
-              "negclip_order": ["negclip"]}
+              "negclip_order": ["negclip"],
+              "graph_sbm": ["gcool"]}
 
 
 @pytest.mark.slow

@@ -27,7 +27,8 @@ CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, 
 def tiny(name="simclr", dataset="digits"):
     module = importlib.import_module(f"configs.{name}")
     default = module.get_config("").dataset.name
-    if default.startswith(("ucr:", "composites:", "rotated:", "tabular:")):  # not image classes
+    if default.startswith(("ucr:", "composites:", "rotated:", "tabular:",
+                            "graph:")):  # not image classes
         return module.get_config("scale=tiny")
     captions = default.startswith("captions:")
     return module.get_config(f"dataset={'captions:' if captions else ''}{dataset},scale=tiny")

@@ -72,6 +72,13 @@ ENCODER_OPTIONS = {
 
 @pytest.mark.parametrize("name", sorted(ENCODERS.names()))
 def test_every_registered_encoder_builds_and_reports_feature_dim(name):
+    if name == "gcn":  # a graph: node features [N, F], edges [E, 2], edge mask [E] -> [N, D]
+        model = nnx.eval_shape(lambda: ENCODERS.build(name, in_shape=(6, 3), output_dim=4,
+                                                      rngs=nnx.Rngs(0)))
+        out = nnx.eval_shape(lambda m: m(jnp.zeros((6, 3)), jnp.zeros((8, 2), jnp.int32),
+                                         jnp.ones((8,), bool), train=False), model)
+        assert out.shape == (6, model.feature_dim) == (6, 4)
+        return
     if name == "text_transformer":
         build = lambda: ENCODERS.build(name, vocab_size=10, max_len=4, width=8, depth=1,
                                        num_heads=2, rngs=nnx.Rngs(0))

@@ -16,6 +16,9 @@ Arguments (``--config=configs/grace.py:dataset=graph:lfr,scale=tiny``):
   loss: grace (default) | gcool.
   pot_weight: POT's kappa, 0 (default: off) .. 1.
 
+The batch is the whole graph (``batch_size=1``), so a run uses one device (with several
+visible, the command stops and says so).
+
 GRACE's setting (Zhu et al., "Deep Graph Contrastive Representation Learning", 2020; the
 released ``config.yaml`` for Cora): a 2-layer GCN (hidden 2 x 128, output 128, ReLU), the
 projector 128 -> 128 -> 128 with ELU, tau = 0.4, edge-drop rates 0.2 / 0.4, feature-mask

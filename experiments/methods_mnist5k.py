@@ -19,9 +19,10 @@ CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 TINY_RUN = {k: v for k, v in TINY.items() if k != "dataset.name"}
 
 
-# Configs of another modality, each with its own table (UCR time series: configs/ts2vec.py;
-# graphs: configs/grace.py, experiments/graph_sbm.py).
-NOT_IMAGES = {"ts2vec", "grace"}
+# Configs of another modality or task, each with its own table (UCR time series:
+# configs/ts2vec.py; graphs: configs/grace.py, experiments/graph_sbm.py; regression on rotated
+# digits and tabular data: configs/supremix.py, l1_regression.py, supcon_bins.py).
+NOT_IMAGES = {"ts2vec", "grace", "supremix", "l1_regression", "supcon_bins"}
 
 
 def config_names() -> list[str]:

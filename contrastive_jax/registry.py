@@ -128,6 +128,10 @@ DATASETS = Registry(
         "textured": "contrastive_jax.data.textured:textured_source",
         "composites": "contrastive_jax.data.composites:composites_source",
         "ucr": "contrastive_jax.data.ucr:ucr_source",
+        # text: query/document pairs or plain texts, tokenized by a BPE kept in the workdir
+        "codesearch": "contrastive_jax.data.text_corpus:codesearch_source",
+        "sentences": "contrastive_jax.data.text_corpus:sentences_source",
+        "text": "contrastive_jax.data.text_corpus:text_source",
     },
 )
 
@@ -202,5 +206,7 @@ METHODS = Registry(
         "cleanclip": "contrastive_jax.methods.image_text:CleanCLIP",
         "protoclip": "contrastive_jax.methods.image_text:ProtoCLIP",
         "ts2vec": "contrastive_jax.methods.ts2vec:TS2Vec",
+        # text: query/document pairs (codesearch:stdlib, text:<pairs.jsonl>)
+        "dual_encoder": "contrastive_jax.methods.dual_encoder:DualEncoder",
     },
 )

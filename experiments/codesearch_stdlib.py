@@ -30,7 +30,7 @@ PRETRAINED = ("contriever", "simcse", "esimcse")
 
 def pretrained_cells() -> list[Cell]:
     return [Cell(name, f"configs/{name}_codesearch.py",
-                 overrides={"tiny": TINY_RUN, "small": {}})
+                 overrides={"tiny": TINY_RUN, "small": {}, "paper": {}})
             for name in PRETRAINED
             if os.path.exists(os.path.join(REPO, "configs", f"{name}_codesearch.py"))]
 
@@ -65,7 +65,7 @@ EXPERIMENT = Experiment(
             "encoder at initialisation); the hard-negative cell mines 1 negative per query "
             "from the training documents at step 150; mw_auc swaps the loss for the MW loss.",
     cells=tuple(Cell(name, "configs/dual_encoder.py",
-                     overrides={"tiny": TINY_RUN, "small": overrides})
+                     overrides={"tiny": TINY_RUN, "small": overrides, "paper": overrides})
                 for name, overrides in SUPERVISED.items()) + tuple(pretrained_cells()),
     columns=(Column("MRR@10", MRR, percent=False), Column("Recall@1", RECALL, percent=False),
              Column("Recall@10", "learned.recall@10", percent=False),

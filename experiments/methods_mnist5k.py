@@ -19,8 +19,9 @@ CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 TINY_RUN = {k: v for k, v in TINY.items() if k != "dataset.name"}
 
 
-# Configs of another modality (UCR time series: configs/ts2vec.py, its own table).
-NOT_IMAGES = {"ts2vec"}
+# Configs of another modality, each with its own table (UCR time series: configs/ts2vec.py;
+# text retrieval: configs/dual_encoder.py, experiments/codesearch_stdlib.py).
+NOT_IMAGES = {"ts2vec", "dual_encoder"}
 
 
 def config_names() -> list[str]:

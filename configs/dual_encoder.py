@@ -10,10 +10,11 @@ the Python standard library by default (docstring -> code), or a user's JSONL pa
 
 Arguments (``--config=configs/dual_encoder.py:scale=tiny,loss=mw_auc``):
   dataset: codesearch:stdlib (default) | text:<path> (``{"query": ..., "document": ...}`` lines)
-  scale: small (default: a 2-block, 128-wide bidirectional Transformer, mean-pooled, shared by
-    queries and documents; a 4,096-id BPE trained on the train split and kept in
-    ``<workdir>/tokenizer.json``; queries of 32 and documents of 128 tokens; batch 64) | tiny
-    (smoke test: 1 block, 16 wide, 4 steps)
+  scale: small (default: a 2-block, 64-wide bidirectional Transformer, mean-pooled, dropout
+    0.1, shared by queries and documents; a 4,096-id BPE trained on the train split and kept
+    in ``<workdir>/tokenizer.json``; queries of 32 and documents of 96 tokens; batch 64, 400
+    steps of AdamW at 2e-3; hard negatives mined every 100 steps) | tiny (smoke test: 1
+    block, 16 wide, 4 steps)
   loss: infonce (default: in-batch InfoNCE, both directions, temperature 0.05) | mw_auc
   hard_negatives: 0 (default) | k: k mined negatives per query, refreshed every
     ``method.mine_every`` steps from the current model's index of the training documents
@@ -35,20 +36,20 @@ def get_config(arg: str | None = None):
     config = common.base_config()
     config.dataset = ml_collections.ConfigDict(dict(
         name=args.dataset, data_dir="", download=False, imbalance=1.0, vocab_size=4096,
-        query_length=32, document_length=128))
+        query_length=32, document_length=96))
     config.augment = ml_collections.ConfigDict(dict(name="none", num_views=1))
     config.encoder = ml_collections.ConfigDict(dict(
-        name="text_transformer", vocab_size=4096, width=128, depth=2, num_heads=4,
+        name="text_transformer", vocab_size=4096, width=64, depth=2, num_heads=4,
         mlp_ratio=4.0, causal=False, pool="mean", dropout=0.1))
     config.method = ml_collections.ConfigDict(dict(
         name="dual_encoder", shared=True, embed_dim=0, temperature=0.05, symmetric=True,
-        loss=args.loss, hard_negatives=args.hard_negatives, mine_every=200, star=args.star))
+        loss=args.loss, hard_negatives=args.hard_negatives, mine_every=100, star=args.star))
     config.batch_size = 64
-    config.total_steps = 800
+    config.total_steps = 400
     config.optimizer = ml_collections.ConfigDict(dict(
-        name="adamw", learning_rate=1e-3, weight_decay=1e-2, warmup_steps=50,
+        name="adamw", learning_rate=2e-3, weight_decay=1e-2, warmup_steps=50,
         final_lr_fraction=0.0, grad_clip_norm=1.0, decay_all=False))
-    config.eval.update(dict(every_steps=200, batch_size=256, final_linear_probe=False,
+    config.eval.update(dict(every_steps=100, batch_size=256, final_linear_probe=False,
                             plot_embedding=False))
     config.checkpoint.every_steps = 200
     config.log_every_steps = 50

@@ -11,7 +11,7 @@ the Python standard library by default (docstring -> code), or a user's JSONL pa
 Arguments (``--config=configs/dual_encoder.py:scale=tiny,loss=mw_auc``):
   dataset: codesearch:stdlib (default) | text:<path> (``{"query": ..., "document": ...}`` lines)
   scale: small (default: a 2-block, 64-wide bidirectional Transformer, mean-pooled, dropout
-    0.1, shared by queries and documents; a 4,096-id BPE trained on the train split and kept
+    0.1, shared by queries and documents; a 1,024-id BPE trained on the train split and kept
     in ``<workdir>/tokenizer.json``; queries of 32 and documents of 96 tokens; batch 64, 400
     steps of AdamW at 2e-3; hard negatives mined every 100 steps) | tiny (smoke test: 1
     block, 16 wide, 4 steps)
@@ -35,11 +35,11 @@ def get_config(arg: str | None = None):
                             hard_negatives=0, star=False)
     config = common.base_config()
     config.dataset = ml_collections.ConfigDict(dict(
-        name=args.dataset, data_dir="", download=False, imbalance=1.0, vocab_size=4096,
+        name=args.dataset, data_dir="", download=False, imbalance=1.0, vocab_size=1024,
         query_length=32, document_length=96))
     config.augment = ml_collections.ConfigDict(dict(name="none", num_views=1))
     config.encoder = ml_collections.ConfigDict(dict(
-        name="text_transformer", vocab_size=4096, width=64, depth=2, num_heads=4,
+        name="text_transformer", vocab_size=1024, width=64, depth=2, num_heads=4,
         mlp_ratio=4.0, causal=False, pool="mean", dropout=0.1))
     config.method = ml_collections.ConfigDict(dict(
         name="dual_encoder", shared=True, embed_dim=0, temperature=0.05, symmetric=True,

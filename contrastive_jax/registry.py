@@ -132,6 +132,10 @@ DATASETS = Registry(
         "rotated": "contrastive_jax.data.regression:rotated_source",
         "tabular": "contrastive_jax.data.regression:tabular_source",
         "graph": "contrastive_jax.data.graphs:graph_source",
+        # text: query/document pairs or plain texts, tokenized by a BPE kept in the workdir
+        "codesearch": "contrastive_jax.data.text_corpus:codesearch_source",
+        "sentences": "contrastive_jax.data.text_corpus:sentences_source",
+        "text": "contrastive_jax.data.text_corpus:text_source",
     },
 )
 
@@ -215,5 +219,7 @@ METHODS = Registry(
         "protoclip": "contrastive_jax.methods.image_text:ProtoCLIP",
         "ts2vec": "contrastive_jax.methods.ts2vec:TS2Vec",
         "grace": "contrastive_jax.methods.grace:GRACE",
+        # text: query/document pairs (codesearch:stdlib, text:<pairs.jsonl>)
+        "dual_encoder": "contrastive_jax.methods.dual_encoder:DualEncoder",
     },
 )

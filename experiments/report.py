@@ -91,7 +91,42 @@ def build_report(experiment: Experiment, *, scale: str, seeds: Sequence[int],
         "runs": list(records),
     }
     report["verdict"] = verdict_of(experiment, report)
+    if experiment.method_rows:
+        report["rows"] = method_rows(experiment, report)
     return report
+
+
+def method_rows(experiment: Experiment, report: dict) -> dict:
+    """``{row: {metric: {"mean", "std", "n", "values"}}}`` of ``experiment.method_rows`` (see
+    ``Experiment``), rows whose cell has no finished run left out."""
+    results = cell_results(report["runs"])
+    rows = {}
+    for row, (cell, prefix) in experiment.method_rows.items():
+        values = results.get(cell, {})
+        metrics = {}
+        for metric in experiment.row_metrics:
+            kept = [float(v) for v in values.get(f"{prefix}.{metric}", []) if v == v]
+            if kept:
+                mean, std, count = mean_std(kept)
+                metrics[metric] = {"mean": mean, "std": std, "n": count, "values": kept}
+        if metrics:
+            rows[row] = metrics
+    return rows
+
+
+def _method_rows_table(experiment: Experiment, report: dict) -> list[str]:
+    if not experiment.method_rows:
+        return []
+    rows = report.get("rows") or {}
+    body = [[f"`{name}`", *(format_stat(rows[name][m]["values"], percent=False)
+                            if m in rows[name] else "–" for m in experiment.row_metrics),
+             str(max(v["n"] for v in rows[name].values()))]
+            for name in experiment.method_rows if name in rows]
+    absent = [name for name in experiment.method_rows if name not in rows]
+    lines = ["## Per method", "", *_table(("method", *experiment.row_metrics, "n seeds"), body)]
+    if absent:
+        lines += ["", f"Not run (no finished runs): {', '.join(absent)}."]
+    return lines + [""]
 
 
 def verdict_of(experiment: Experiment, report: dict) -> dict:
@@ -278,6 +313,7 @@ def render_markdown(experiment: Experiment, report: dict) -> str:
         f"Setting at scale `small`: {experiment.setting}", "",
         f"{SCALE_NOTES[report['scale']]} {_run_summary(report)}", "",
         *_table(header, rows), "",
+        *_method_rows_table(experiment, report),
         f"Reproduce: `{report['reproduce']}`", "",
         *_commands(report), *_failures(report),
         *_paper_section(experiment), "",

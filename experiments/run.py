@@ -31,7 +31,8 @@ from experiments.spec import SCALES, Experiment
 
 SLUGS = ("dcl_batch_size", "directpred", "projection_head", "multiview", "methods_mnist5k",
          "dcl_temperature", "mv_dhel_views", "mochi_queue", "isogclr_imbalance",
-         "cacr_imbalance", "negclip_order", "amcl_augmentations", "groco_knn", "graph_sbm")
+         "cacr_imbalance", "negclip_order", "amcl_augmentations", "groco_knn", "graph_sbm",
+         "codesearch_stdlib")
 DEFAULT_RESULTS_DIR = os.path.join(launch.REPO_ROOT, "experiments", "results")
 
 
@@ -157,6 +158,8 @@ def render_only(experiment: Experiment, results_dir: str) -> dict:
     with open(path) as f:
         saved = json.load(f)
     saved["verdict"] = report.verdict_of(experiment, saved)
+    if experiment.method_rows:
+        saved["rows"] = report.method_rows(experiment, saved)
     report.write_report(saved, results_dir, report.render_markdown(experiment, saved))
     return saved
 

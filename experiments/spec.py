@@ -106,6 +106,12 @@ class Experiment:
     # The scale whose sweep is the page in experiments/results/; a sweep at any other scale
     # writes its page elsewhere (see experiments.run.results_dir_for).
     published_scale: str = "small"
+    # Optional per-method rows read from the cells' summaries: ``{row: (cell, summary row)}``,
+    # e.g. ``{"bm25": ("dual_encoder", "bm25"), "untrained": ("dual_encoder", "random_init")}``;
+    # the report's ``rows`` and the page's "Per method" table give the mean ± std over seeds of
+    # each of ``row_metrics`` (a row whose cell has no finished run is left out).
+    method_rows: Mapping[str, tuple[str, str]] | None = None
+    row_metrics: tuple[str, ...] = ()
 
     def cell(self, name: str) -> Cell:
         for cell in self.cells:

@@ -29,6 +29,7 @@ from contrastive_jax.losses.cacr import cacr
 from contrastive_jax.losses.clip import clip
 from contrastive_jax.losses.dbpm import (
     bad_pairs, dbpm_loss, dbpm_weights, memory_statistics, update_memory)
+from contrastive_jax.losses.dense_retrieval import dense_retrieval_info_nce, star_hard_negative_loss
 from contrastive_jax.losses.dcl import dcl, dclw
 from contrastive_jax.losses.debiased import debiased_info_nce, hard_negative_info_nce
 from contrastive_jax.losses.dino import dino, dino_center
@@ -72,6 +73,7 @@ OBJECTIVES = (
     "dcl",
     "dclw",
     "debiased_info_nce",
+    "dense_retrieval_info_nce",
     "dino",
     "dino_center",
     "feature_transformation_info_nce",
@@ -98,6 +100,7 @@ OBJECTIVES = (
     "sinkhorn",
     "soft_target_clip",
     "sogclr",
+    "star_hard_negative_loss",
     "supcon",
     "supremix",
     "swav",

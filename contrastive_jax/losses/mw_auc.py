@@ -8,7 +8,8 @@ import jax.numpy as jnp
 from contrastive_jax.losses import _common
 
 
-def mw_auc(positive_scores: jax.Array, negative_scores: jax.Array) -> jax.Array:
+def mw_auc(positive_scores: jax.Array, negative_scores: jax.Array, *,
+           negative_mask: jax.Array | None = None) -> jax.Array:
     """``L = mean_{p, n} -log sigmoid(s_p - s_n)``, over ALL (positive, negative) pairs.
 
     Binary cross-entropy that each positive outranks each negative, a smooth upper bound on
@@ -21,6 +22,9 @@ def mw_auc(positive_scores: jax.Array, negative_scores: jax.Array) -> jax.Array:
         a [B, B] query-document score matrix.
       negative_scores: [M] scores of negative pairs, any shape (flattened), e.g. the
         off-diagonal entries.
+      negative_mask: None (every negative counts) or bool of ``negative_scores``' shape: the
+        mean is over the positives and the True negatives only (e.g. mined hard negatives not
+        mined yet are False).
 
     Returns:
       Scalar float32 loss.
@@ -38,4 +42,8 @@ def mw_auc(positive_scores: jax.Array, negative_scores: jax.Array) -> jax.Array:
     """
     pos = _common.upcast(positive_scores).reshape(-1)
     neg = _common.upcast(negative_scores).reshape(-1)
-    return -jnp.mean(jax.nn.log_sigmoid(pos[:, None] - neg[None, :]))
+    pairs = jax.nn.log_sigmoid(pos[:, None] - neg[None, :])
+    if negative_mask is None:
+        return -jnp.mean(pairs)
+    keep = jnp.broadcast_to(jnp.asarray(negative_mask).reshape(-1)[None, :], pairs.shape)
+    return -jnp.sum(jnp.where(keep, pairs, 0.0)) / jnp.maximum(jnp.sum(keep), 1)

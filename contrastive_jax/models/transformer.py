@@ -3,7 +3,9 @@
 Block: ``x + Attn(LN(x))`` then ``x + MLP(LN(x))`` with a GELU MLP of ``mlp_ratio * width``
 hidden units ("Attention Is All You Need", Vaswani et al., 2017; the pre-LN placement as in
 ViT, Dosovitskiy et al., 2021, and GPT-2). Attention logits and softmax are computed in float32.
-No dropout: the self-supervised recipes this library reproduces train without it.
+No dropout by default (the self-supervised image recipes train without it); ``dropout`` with a
+key drops the attention and MLP outputs before each residual sum (BERT's placement, Devlin et
+al., 2019; the text encoders use it: SimCSE's augmentation is this dropout).
 """
 
 from __future__ import annotations
@@ -51,6 +53,15 @@ class MLPBlock(nnx.Module):
         return self.fc2(nnx.gelu(self.fc1(x), approximate=False))
 
 
+def dropout(rng: jax.Array | None, x: jax.Array, rate: float) -> jax.Array:
+    """Inverted dropout: each entry zeroed with probability ``rate``, the rest scaled by
+    ``1 / (1 - rate)``; the identity for ``rate == 0`` or ``rng is None``."""
+    if rate <= 0.0 or rng is None:
+        return x
+    keep = jax.random.bernoulli(rng, 1.0 - rate, x.shape)
+    return jnp.where(keep, x / (1.0 - rate), jnp.zeros((), x.dtype)).astype(x.dtype)
+
+
 class TransformerBlock(nnx.Module):
     """One pre-LN block. x: [B, T, width] -> [B, T, width]."""
 
@@ -60,9 +71,12 @@ class TransformerBlock(nnx.Module):
         self.norm2 = nnx.LayerNorm(width, epsilon=1e-6, rngs=rngs)
         self.mlp = MLPBlock(width, int(round(mlp_ratio * width)), rngs=rngs)
 
-    def __call__(self, x: jax.Array, mask: jax.Array | None = None) -> jax.Array:
-        x = x + self.attention(self.norm1(x), mask)
-        return x + self.mlp(self.norm2(x))
+    def __call__(self, x: jax.Array, mask: jax.Array | None = None, *, dropout_rate: float = 0.0,
+                 rng: jax.Array | None = None) -> jax.Array:
+        """``rng`` + ``dropout_rate``: dropout on both branches (train mode)."""
+        rngs = (None, None) if rng is None else tuple(jax.random.split(rng))
+        x = x + dropout(rngs[0], self.attention(self.norm1(x), mask), dropout_rate)
+        return x + dropout(rngs[1], self.mlp(self.norm2(x)), dropout_rate)
 
 
 class TransformerStack(nnx.Module):
@@ -77,7 +91,10 @@ class TransformerStack(nnx.Module):
             for _ in range(depth)])
         self.final_norm = nnx.LayerNorm(width, epsilon=1e-6, rngs=rngs)
 
-    def __call__(self, x: jax.Array, mask: jax.Array | None = None) -> jax.Array:
-        for block in self.blocks:
-            x = block(x, mask)
+    def __call__(self, x: jax.Array, mask: jax.Array | None = None, *, dropout_rate: float = 0.0,
+                 rng: jax.Array | None = None) -> jax.Array:
+        """``rng`` + ``dropout_rate``: dropout in every block (one key per block)."""
+        for index, block in enumerate(self.blocks):
+            key = None if rng is None else jax.random.fold_in(rng, index)
+            x = block(x, mask, dropout_rate=dropout_rate, rng=key)
         return self.final_norm(x)

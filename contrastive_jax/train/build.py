@@ -13,7 +13,8 @@ import math
 
 import ml_collections
 
-from contrastive_jax.registry import AUGMENTATIONS, DATASETS, ENCODERS, METHODS, config_kwargs
+from contrastive_jax.registry import (AUGMENTATIONS, DATASETS, ENCODERS, METHODS, config_kwargs,
+                                      unaccepted_options)
 from contrastive_jax.train.state import COMPUTE_DTYPES
 
 TOP_LEVEL_KEYS = ("seed", "dataset", "augment", "encoder", "method", "optimizer", "batch_size",
@@ -138,6 +139,13 @@ def check_text_vocabulary(config: ml_collections.ConfigDict, source) -> None:
     """A source's tokenizer must fit the text encoder's embedding table."""
     tokenizer = getattr(source, "tokenizer", None)
     text_encoder = config.method.get("text_encoder")
+    if text_encoder is None and "vocab_size" in config.encoder:  # a text method's own encoder
+        if tokenizer is not None and tokenizer.vocab_size > config.encoder.vocab_size:
+            raise ValueError(f"{source.info.name}'s tokenizer has {tokenizer.vocab_size} ids but "
+                             f"encoder.vocab_size={config.encoder.vocab_size}: raise "
+                             f"--config.encoder.vocab_size to >= {tokenizer.vocab_size} (or "
+                             f"lower dataset.vocab_size).")
+        return
     if tokenizer is None or text_encoder is None or "vocab_size" not in text_encoder:
         return
     if tokenizer.vocab_size > text_encoder.vocab_size:
@@ -209,12 +217,16 @@ def build_views(augment_config: ml_collections.ConfigDict):
                          f"{sorted(augment_kwargs)}: {error}") from error
 
 
-def build_parts(config: ml_collections.ConfigDict) -> Parts:
-    """Load the data sources and build the view function and the method."""
+def build_parts(config: ml_collections.ConfigDict, workdir: str | None = None) -> Parts:
+    """Load the data sources and build the view function and the method. ``workdir``: the
+    run's, given to sources that keep files there (a text source's ``tokenizer.json``)."""
     from contrastive_jax.data import build_source
 
     data_dir = config.dataset.get("data_dir") or None
     options = dataset_options(config.dataset)
+    if workdir and not unaccepted_options(DATASETS.constructor(config.dataset.name),
+                                          {"workdir": workdir}):
+        options["workdir"] = workdir
     train_source = build_source(config.dataset.name, "train", data_dir=data_dir,
                                 seed=config.seed, **options)
     test_source = build_source(config.dataset.name, "test", data_dir=data_dir, seed=config.seed,

@@ -117,6 +117,9 @@ class Evaluation:
                 l2_grid=tuple(eval_config.get("ridge_l2_grid", DEFAULT_RIDGE_L2_GRID)))]
         self.extra_labels = extra_label_evaluators(eval_config, self.embed_fn("embed"),
                                                    probe_source, parts.test_source)
+        # Query/document pairs (codesearch:stdlib, text:<pairs>): held-out retrieval.
+        self.pairs = (set(self.input_keys) == {"query", "document"}
+                      and hasattr(self.method, "embed_document"))
 
     def embed_fn(self, method_fn: str, input_key: str | None = None):
         """``(model, batch) -> (features, labels)`` of the global batch on every process, for
@@ -145,10 +148,46 @@ class Evaluation:
         model = None if state is None else (state.params, state.model_state)
         return evaluate.SplitFeatures(self.embed_fn(method_fn), model, self.splits)
 
+    def embed_split(self, state, method_fn: str, input_key: str,
+                    split: str = "train") -> np.ndarray:
+        """float32 [N, D]: ``split`` embedded by ``state``'s model through the method's
+        ``method_fn`` reading ``input_key`` (e.g. the train queries for hard-negative mining)."""
+        features, _ = evaluate.embed_split(self.embed_fn(method_fn, input_key),
+                                           (state.params, state.model_state),
+                                           self.splits[split]())
+        return features
+
+    def pair_row(self, state) -> dict[str, float]:
+        """Held-out query -> document retrieval of ``state``'s encoder
+        (``evaluate.pair_retrieval``: MRR@10, nDCG@10, Recall@1/5/10, alignment, uniformity)."""
+        from contrastive_jax.evaluate.pair_retrieval import pair_retrieval_metrics
+
+        queries = self.embed_split(state, "embed_query", "query", "test")
+        documents = self.embed_split(state, "embed_document", "document", "test")
+        return {**pair_retrieval_metrics(queries, documents),
+                "feature_dim": int(queries.shape[1])}
+
+    def _pair_results(self, state, initial_state) -> dict:
+        """The rows of a query/document run: learned, random_init and (raw texts known) bm25."""
+        results = {"learned": self.pair_row(state)}
+        if self.config.final_baselines and initial_state is not None:
+            results["random_init"] = self.pair_row(initial_state)
+        texts = getattr(self.sources[1], "texts", None)
+        if self.config.final_baselines and texts is not None:
+            from contrastive_jax.evaluate.pair_retrieval import bm25_pair_metrics
+
+            results["bm25"] = bm25_pair_metrics(texts["query"], texts["document"])
+        self.last_labels = np.arange(len(self.sources[1]))
+        return results
+
     def online_metrics(self, state) -> dict[str, float]:
-        """The metrics of the periodic evaluation: ``knn_accuracy``, or for an unlabelled
-        image-text set the held-out retrieval recalls (``i2t_recall@1``, ...), or for a
-        regression source the held-out ridge probe's ``probe_mae``."""
+        """The metrics of the periodic evaluation: ``knn_accuracy``, for query/document pairs
+        the held-out ``mrr@10`` and ``recall@1``, for an unlabelled image-text set the held-out
+        retrieval recalls (``i2t_recall@1``, ...), or for a regression source the held-out ridge
+        probe's ``probe_mae``."""
+        if self.pairs:
+            row = self.pair_row(state)
+            return {"mrr@10": row["mrr@10"], "recall@1": row["recall@1"]}
         if self.regression:
             features = self.features(state)
             if not features.all_finite("train", "test"):
@@ -224,6 +263,15 @@ class Evaluation:
         ``wall_time_s`` and ``skipped_steps`` cover the whole run, every invocation: the loop
         passes the start time less the time stored in the restored checkpoint, and the train
         state's ``skipped_steps``."""
+        if self.pairs:
+            results = self._pair_results(state, initial_state)
+        else:
+            results = self._labelled_results(state, initial_state)
+        return self._finish(results, state, config, start_time=start_time,
+                            skipped_steps=skipped_steps, resumed_from_step=resumed_from_step)
+
+    def _labelled_results(self, state, initial_state) -> dict:
+        """The rows of every other run: kNN / probes (or image-text retrieval) per encoder."""
         learned = self.features(state)
         self.last_features, self.last_labels = learned["test"]
         results = {"learned": self._row(learned, state)}
@@ -235,6 +283,10 @@ class Evaluation:
             if self.labelled:  # raw pixels have no text side to retrieve with
                 results[raw_row_name(self.input_keys)] = self._row(
                     self.features(None, "pixels"))
+        return results
+
+    def _finish(self, results, state, config, *, start_time, skipped_steps,
+                resumed_from_step) -> dict:
         per_example = {}
         if hasattr(self.method, "per_example_arrays"):
             self.per_example = per_example_outputs(self.method, state.method_state,

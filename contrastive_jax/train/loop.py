@@ -197,7 +197,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     mesh_lib.check_batch_divisible(config.batch_size, mesh)
     if config.dataset.get("download", False):
         prepare_dataset(config.dataset.name, config.dataset.get("data_dir") or None)
-    parts = build.build_parts(config)
+    parts = build.build_parts(config, workdir)
     optimizer, schedule = optim.make_optimizer(config.optimizer, config.total_steps)
     loader = make_train_loader(parts.train_source, global_batch_size=config.batch_size,
                                seed=config.seed, host_crop=parts.host_crop)
@@ -255,6 +255,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
         writer.flush()
 
     step = start_step
+    refresh_due = getattr(parts.method, "refresh_due", lambda step: False)
     batches = DevicePrefetch(data_iter, batch_sharding)
     guard = NonFiniteGuard(config.nonfinite, state, checkpointer)
     window_start, window_step = time.perf_counter(), start_step
@@ -263,6 +264,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     try:
         with StopSignals() as signals:
             while step < config.total_steps:
+                if refresh_due(step):
+                    state = refresh_method_state(parts.method, state, evaluator,
+                                                 parts.train_source, state_sharding)
                 state, metrics = train_step(state, next(batches))
                 step += 1
                 if stage_hook is not None:
@@ -305,6 +309,19 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
     if is_main:
         final_eval.write_outputs(workdir, summary, writer.rows, evaluator)
     return summary
+
+
+def refresh_method_state(method, state, evaluator, train_source, state_sharding):
+    """``state`` with the method state the method's host-side ``refresh_state`` computes from
+    the current model (e.g. the dual encoder's hard negatives, mined from the training split
+    embedded in eval mode), placed with the state's shardings. Called before the step when
+    ``method.refresh_due(step)``; the result is part of the checkpointed state, so a resumed
+    run continues with it."""
+    embed = lambda method_fn, input_key: evaluator.embed_split(state, method_fn, input_key,
+                                                              "train")
+    method_state = method.refresh_state(state.method_state, embed, train_source)
+    return state.replace(method_state=jax.device_put(method_state,
+                                                     state_sharding.method_state))
 
 
 def startup_line(config, num_params: int, mesh) -> str:

@@ -14,7 +14,8 @@ def rows_not_above_random_init(results: dict) -> dict[str, str]:
         return {}
     if "ridge_mae" in baseline:  # a regression source: a lower error is better
         return regression_rows_not_below_random_init(results)
-    metric = next((m for m in ("linear_probe", "knn", "i2t_recall@1") if m in baseline), None)
+    metric = next((m for m in ("linear_probe", "knn", "i2t_recall@1", "mrr@10")
+                   if m in baseline), None)
     if metric is None:
         return {}
     flagged = {}
@@ -103,17 +104,25 @@ def format_table(summary: dict) -> str:
 
 
 RETRIEVAL_COLUMNS = ("i2t_recall@1", "i2t_recall@5", "t2i_recall@1", "t2i_recall@5")
+# Query -> document retrieval (a run on query/document pairs); alignment / uniformity as is.
+PAIR_RETRIEVAL_COLUMNS = ("mrr@10", "recall@1", "recall@5", "recall@10", "ndcg@10")
+PAIR_GEOMETRY_COLUMNS = ("alignment", "uniformity")
 
 
 def format_retrieval_table(summary: dict) -> str:
-    """The printed final table of an unlabelled image-text run: held-out retrieval recalls."""
+    """The printed final table of an unlabelled image-text run (held-out retrieval recalls) or
+    of a query/document run (MRR@10, Recall@1/5/10, nDCG@10 in %, alignment, uniformity)."""
     flagged = rows_not_above_random_init(summary["results"])
-    lines = [f"{'held-out retrieval':<18}" + "".join(f"{c:>14}" for c in RETRIEVAL_COLUMNS)
+    pairs = any("mrr@10" in row for row in summary["results"].values())
+    columns = PAIR_RETRIEVAL_COLUMNS if pairs else RETRIEVAL_COLUMNS
+    geometry = PAIR_GEOMETRY_COLUMNS if pairs else ()
+    lines = [f"{'held-out retrieval':<18}" + "".join(f"{c:>14}" for c in columns + geometry)
              + f"{'dim':>7}"]
     for name, row in summary["results"].items():
         cells = "".join(f"{100 * row[c]:>13.2f}%" if c in row else f"{'-':>14}"
-                        for c in RETRIEVAL_COLUMNS)
-        lines.append(f"{name:<18}{cells}{row['feature_dim']:>7}"
+                        for c in columns)
+        cells += "".join(f"{row[c]:>14.3f}" if c in row else f"{'-':>14}" for c in geometry)
+        lines.append(f"{name:<18}{cells}{row.get('feature_dim', '-'):>7}"
                      + (NOT_ABOVE_MARK if name in flagged else ""))
     lines += [f"warning: {warning}" for warning in summary.get("warnings", [])]
     return "\n".join(lines)

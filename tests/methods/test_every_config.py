@@ -74,7 +74,8 @@ def test_tiny_config_trains_and_checkpoints(name, tmp_path):
 
     assert int(state.step) == NUM_STEPS
     assert changed(initial.params, state.params)
-    assert changed(initial.model_state, state.model_state)  # BatchNorm running statistics
+    if jax.tree.leaves(initial.model_state):  # none in a text Transformer (LayerNorm only)
+        assert changed(initial.model_state, state.model_state)  # BatchNorm running statistics
     # MCL's state changes only between stages, from the loop (tests/methods/test_mcl.py).
     stateful = not hasattr(parts.method, "stage_boundaries")
     for key in initial.method_state if stateful else ():  # targets, queues, pointers, ...

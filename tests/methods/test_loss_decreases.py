@@ -26,8 +26,9 @@ CONFIG_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "configs")
 # This test feeds fixed 8x8 digit views (and class captions); configs of other data have their
 # own: NegCLIP needs the composites' negative captions (trained by test_every_config),
 # TS2Vec time series (tests/methods/test_ts2vec_method.py), GRACE graphs
-# (tests/methods/test_grace_method.py).
-OTHER_DATA = {"negclip", "ts2vec", "grace"}
+# (tests/methods/test_grace_method.py), the dual encoder query/document tokens
+# (tests/methods/test_dual_encoder.py, tests/test_main_dual_encoder.py).
+OTHER_DATA = {"negclip", "ts2vec", "grace", "dual_encoder"}
 CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(CONFIG_DIR, "*.py"))
                  if os.path.basename(p) not in ("__init__.py", "common.py")
                  and os.path.basename(p)[:-3] not in OTHER_DATA)

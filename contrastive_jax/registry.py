@@ -202,5 +202,11 @@ METHODS = Registry(
         "cleanclip": "contrastive_jax.methods.image_text:CleanCLIP",
         "protoclip": "contrastive_jax.methods.image_text:ProtoCLIP",
         "ts2vec": "contrastive_jax.methods.ts2vec:TS2Vec",
+        # text: batch["text"] int32 [B, L] -> sentence embeddings (methods.sentence)
+        "simcse": "contrastive_jax.methods.sentence:SimCSE",
+        "esimcse": "contrastive_jax.methods.sentence:ESimCSE",
+        "debcse": "contrastive_jax.methods.sentence:DebCSE",
+        "whitenedcse": "contrastive_jax.methods.sentence:WhitenedCSE",
+        "contriever": "contrastive_jax.methods.sentence:Contriever",
     },
 )

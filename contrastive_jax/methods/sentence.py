@@ -43,9 +43,10 @@ from flax import nnx
 from contrastive_jax import losses
 from contrastive_jax.data import augment_text
 from contrastive_jax.methods.base import Method
+from contrastive_jax.methods.batch_loss import ALL_FORMS, DENSE_FORMS, batch_loss
 from contrastive_jax.methods.common import (
     embedding_std, init_queue, param_arrays, with_params)
-from contrastive_jax.methods.options import MethodOptions
+from contrastive_jax.methods.options import BatchLossOptions, MethodOptions
 from contrastive_jax.registry import ENCODERS, config_kwargs, unaccepted_options
 
 HEADS = ("dense_tanh", "none")
@@ -134,7 +135,14 @@ class QueueOptions(MethodOptions):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ESimCSEOptions(SentenceOptions, QueueOptions):
+class SimCSEOptions(SentenceOptions, BatchLossOptions):
+    """SentenceOptions plus how the in-batch loss is computed (``loss_block_size``,
+    ``cross_device``: the global batch under jit, or ``shard_map`` with all-gathered keys or
+    a ring)."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ESimCSEOptions(SimCSEOptions, QueueOptions):
     """SentenceOptions plus dup_rate (0.32), queue_size (160 = 2.5 x the paper's batch of 64)
     and momentum (0.995), the paper's BERT-base values."""
 
@@ -148,9 +156,10 @@ class ESimCSEOptions(SentenceOptions, QueueOptions):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class DebCSEOptions(SentenceOptions):
-    """SentenceOptions plus num_bins (10) and false_negative_threshold (0.9) of
-    ``losses.debcse`` (this library's choices: see its docstring)."""
+class DebCSEOptions(SimCSEOptions):
+    """SimCSEOptions plus num_bins (10) and false_negative_threshold (0.9) of
+    ``losses.debcse`` (this library's choices: see its docstring); its loss has no blockwise
+    form (cross_device "global" or "all_gather")."""
 
     num_bins: int = 10
     false_negative_threshold: float = 0.9
@@ -213,10 +222,14 @@ def ring_enqueue(queue: jax.Array, pointer: jax.Array, items: jax.Array):
 
 
 class SimCSE(Method):
-    """Unsupervised SimCSE. Options: ``SentenceOptions``. method_state is empty."""
+    """Unsupervised SimCSE. Options: ``SimCSEOptions``. method_state is empty."""
 
-    options_type = SentenceOptions
+    options_type = SimCSEOptions
     min_views = 1
+
+    @classmethod
+    def loss_forms(cls, options):
+        return ALL_FORMS if isinstance(options, BatchLossOptions) else (("global",), False)
 
     def init(self, rng, example_batch):
         if "text" not in example_batch:
@@ -252,7 +265,9 @@ class SimCSE(Method):
 
     def loss(self, model, method_state, batch, rng):
         z1, z2 = self.two_views(model, batch["text"], rng)
-        loss = losses.info_nce(z1, z2, temperature=self.options.temperature)
+        t = self.options.temperature
+        loss = batch_loss(lambda a, b, **kw: losses.info_nce(a, b, temperature=t, **kw),
+                          (z1, z2), options=self.options)
         return loss, ({"loss": loss, "embedding_std": embedding_std(z1)}, method_state)
 
     def embed(self, model, inputs):
@@ -265,13 +280,20 @@ class DebCSE(SimCSE):
 
     options_type = DebCSEOptions
 
+    @classmethod
+    def loss_forms(cls, options):
+        return DENSE_FORMS
+
     def loss(self, model, method_state, batch, rng):
         tokens = batch["text"]
         z1, z2 = self.two_views(model, tokens, rng)
-        surface = losses.token_jaccard(tokens, tokens)
+        surface = losses.token_jaccard(tokens, tokens)  # [B, B]: rows split over the devices
         o = self.options
-        loss = losses.debcse(z1, z2, surface, temperature=o.temperature, num_bins=o.num_bins,
-                             false_negative_threshold=o.false_negative_threshold)
+        loss = batch_loss(
+            lambda a, b, s, **kw: losses.debcse(
+                a, b, s, temperature=o.temperature, num_bins=o.num_bins,
+                false_negative_threshold=o.false_negative_threshold, **kw),
+            (z1, z2, surface), options=o)
         return loss, ({"loss": loss, "embedding_std": embedding_std(z1)}, method_state)
 
 
@@ -280,6 +302,10 @@ class WhitenedCSE(SimCSE):
     of num_groups (checked at init)."""
 
     options_type = WhitenedCSEOptions
+
+    @classmethod
+    def loss_forms(cls, options):
+        return ("global",), False  # the head sits between the global whitening and the loss
 
     def initial_state(self, model, rng):
         dim, groups = model.encoder.feature_dim, self.options.num_groups
@@ -354,8 +380,10 @@ class ESimCSE(_QueueMixin, SimCSE):
         _, z = model(views, train=True, rng=drop_rng)
         z1, z2 = jnp.split(z, 2)
         target, keys = self.momentum_keys(model, method_state, tokens, key_rng)
-        loss = losses.info_nce(z1, z2, temperature=o.temperature,
-                               extra_negatives=method_state["queue"])
+        loss = batch_loss(
+            lambda a, b, queue, **kw: losses.info_nce(a, b, temperature=o.temperature,
+                                                      extra_negatives=queue, **kw),
+            (z1, z2), (method_state["queue"],), options=o)
         metrics = {"loss": loss, "embedding_std": embedding_std(z1)}
         return loss, (metrics, self.advance(method_state, target, keys))
 

@@ -129,3 +129,36 @@ def test_configuration_errors():
         build("simcse").init(jax.random.key(0), {"text": tokens() + VOCAB})
     with pytest.raises(ValueError, match="unknown option"):
         build("simcse", dup_rate=0.3)
+
+
+@pytest.mark.parametrize("name, forms", [
+    ("simcse", [("all_gather", 0), ("ring", 4), ("global", 4)]),
+    ("esimcse", [("all_gather", 0), ("ring", 4)]),
+    ("debcse", [("all_gather", 0)])])
+def test_sharded_loss_forms_equal_the_global_batch(name, forms):
+    """The loss over 8 simulated devices (shard_map + axis_name) equals the global one."""
+    mesh = jax.sharding.Mesh(np.asarray(jax.devices()[:8]), ("data",))
+    batch = {"text": jax.device_put(tokens(), jax.sharding.NamedSharding(
+        mesh, jax.sharding.PartitionSpec("data")))}
+    base = build(name)
+    model, state = base.init(jax.random.key(0), {"text": tokens()})
+    graphdef, variables = nnx.split(model)
+    methods = [base] + [build(name, cross_device=c, loss_block_size=k) for c, k in forms]
+
+    def all_losses(v, s, b):
+        with jax.sharding.use_abstract_mesh(mesh.abstract_mesh):
+            return [m.loss(nnx.merge(graphdef, v), s, b, jax.random.key(5))[0]
+                    for m in methods]
+
+    values = jax.jit(all_losses)(variables, state, batch)
+    for value, form in zip(values[1:], forms):
+        np.testing.assert_allclose(float(value), float(values[0]), rtol=2e-5, err_msg=str(form))
+
+
+def test_impossible_forms_fail():
+    with pytest.raises(ValueError, match="set config.method.loss_block_size > 0"):
+        build("simcse", cross_device="ring")
+    from contrastive_jax.methods.batch_loss import check_loss_form
+    options = build("debcse", loss_block_size=8).options
+    with pytest.raises(ValueError, match="no blockwise form"):
+        check_loss_form("debcse", options, METHODS.get("debcse").loss_forms(options))

@@ -127,6 +127,8 @@ BATCH_COUPLED = ["simclr", "dcl", "dclw", "supcon", "moco_v3", "mv_infonce", "mv
 # Losses without a blockwise form: all-gathered keys at most.
 DENSE_ONLY = {"mv_infonce", "mv_dhel", "cacr", "groco", "simclr_amcl", "moco_v3_amcl"}
 BATCH_COUPLED += ["negclip", "soft_clip", "cleanclip", "protoclip"]  # the CLIP family
+BATCH_COUPLED += ["simcse", "esimcse", "debcse"]  # sentence embeddings (methods.sentence)
+DENSE_ONLY |= {"debcse"}
 
 
 def _config(name, **overrides):

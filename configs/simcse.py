@@ -22,11 +22,12 @@ from configs import common
 
 # config.method of each method: the paper's defaults (the queue sizes scaled to this batch).
 METHOD_OPTIONS = {
-    "simcse": dict(temperature=0.05, head="dense_tanh", token_dropout=0.0),
+    "simcse": dict(temperature=0.05, head="dense_tanh", token_dropout=0.0, loss_block_size=0,
+                   cross_device="global"),
     "esimcse": dict(temperature=0.05, head="dense_tanh", token_dropout=0.0, dup_rate=0.32,
-                    queue_size=160, momentum=0.995),
+                    queue_size=160, momentum=0.995, loss_block_size=0, cross_device="global"),
     "debcse": dict(temperature=0.05, head="dense_tanh", token_dropout=0.0, num_bins=10,
-                   false_negative_threshold=0.9),
+                   false_negative_threshold=0.9, loss_block_size=0, cross_device="global"),
     "whitenedcse": dict(temperature=0.05, head="dense_tanh", token_dropout=0.0, num_views=3,
                         num_groups=32, eps=1e-5),
     "contriever": dict(temperature=0.05, head="none", token_dropout=0.1, min_ratio=0.1,

@@ -21,6 +21,8 @@ TINY_RUN = {k: v for k, v in TINY.items() if k != "dataset.name"}
 
 # Configs of another modality (UCR time series: configs/ts2vec.py, its own table).
 NOT_IMAGES = {"ts2vec"}
+# Text (methods.sentence: sentences:stdlib), not images.
+NOT_IMAGES |= {"simcse", "esimcse", "debcse", "whitenedcse", "contriever"}
 
 
 def config_names() -> list[str]:

@@ -27,6 +27,8 @@ CONFIG_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "configs")
 # own: NegCLIP needs the composites' negative captions (trained by test_every_config),
 # TS2Vec time series (tests/methods/test_ts2vec_method.py).
 OTHER_DATA = {"negclip", "ts2vec"}
+# Sentence embeddings train on token ids (tests/methods/test_sentence.py).
+OTHER_DATA |= {"simcse", "esimcse", "debcse", "whitenedcse", "contriever"}
 CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(CONFIG_DIR, "*.py"))
                  if os.path.basename(p) not in ("__init__.py", "common.py")
                  and os.path.basename(p)[:-3] not in OTHER_DATA)

@@ -221,5 +221,11 @@ METHODS = Registry(
         "grace": "contrastive_jax.methods.grace:GRACE",
         # text: query/document pairs (codesearch:stdlib, text:<pairs.jsonl>)
         "dual_encoder": "contrastive_jax.methods.dual_encoder:DualEncoder",
+        # text: batch["text"] int32 [B, L] -> sentence embeddings (methods.sentence)
+        "simcse": "contrastive_jax.methods.sentence:SimCSE",
+        "esimcse": "contrastive_jax.methods.sentence:ESimCSE",
+        "debcse": "contrastive_jax.methods.sentence:DebCSE",
+        "whitenedcse": "contrastive_jax.methods.sentence:WhitenedCSE",
+        "contriever": "contrastive_jax.methods.sentence:Contriever",
     },
 )

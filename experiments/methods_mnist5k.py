@@ -22,8 +22,10 @@ TINY_RUN = {k: v for k, v in TINY.items() if k != "dataset.name"}
 # Configs of another modality or task, each with its own table (UCR time series:
 # configs/ts2vec.py; graphs: configs/grace.py, experiments/graph_sbm.py; regression on rotated
 # digits and tabular data: configs/supremix.py, l1_regression.py, supcon_bins.py; text
-# retrieval: configs/dual_encoder.py, experiments/codesearch_stdlib.py).
-NOT_IMAGES = {"ts2vec", "grace", "supremix", "l1_regression", "supcon_bins", "dual_encoder"}
+# retrieval: configs/dual_encoder.py, experiments/codesearch_stdlib.py; sentence embeddings on
+# sentences:stdlib: the methods.sentence configs).
+NOT_IMAGES = {"ts2vec", "grace", "supremix", "l1_regression", "supcon_bins", "dual_encoder",
+              "simcse", "esimcse", "debcse", "whitenedcse", "contriever"}
 
 
 def config_names() -> list[str]:

@@ -31,6 +31,7 @@ from contrastive_jax.losses.dbpm import (
     bad_pairs, dbpm_loss, dbpm_weights, memory_statistics, update_memory)
 from contrastive_jax.losses.dense_retrieval import dense_retrieval_info_nce, star_hard_negative_loss
 from contrastive_jax.losses.dcl import dcl, dclw
+from contrastive_jax.losses.debcse import debcse, debcse_weights, token_jaccard
 from contrastive_jax.losses.debiased import debiased_info_nce, hard_negative_info_nce
 from contrastive_jax.losses.dino import dino, dino_center
 from contrastive_jax.losses.feature_transformation import (
@@ -58,6 +59,8 @@ from contrastive_jax.losses.swav import sinkhorn, swav
 from contrastive_jax.losses.triplet import triplet_margin
 from contrastive_jax.losses.ts2vec import hierarchical_contrastive_loss
 from contrastive_jax.losses.vicreg import vicreg
+from contrastive_jax.losses.whitenedcse import (
+    group_permutations, inverse_sqrt_psd, shuffled_group_whitening, whitenedcse)
 from contrastive_jax.losses.wmse import wmse
 
 # The objectives: pure loss functions, each with its paper.
@@ -72,6 +75,7 @@ OBJECTIVES = (
     "dbpm_loss",
     "dcl",
     "dclw",
+    "debcse",
     "debiased_info_nce",
     "dense_retrieval_info_nce",
     "dino",
@@ -107,6 +111,7 @@ OBJECTIVES = (
     "triplet_margin",
     "uniformity",
     "vicreg",
+    "whitenedcse",
     "wmse",
 )
 # The building blocks a new loss is written with (see ``similarity.py``).
@@ -131,5 +136,10 @@ HELPERS = (
     "softmax_statistics",
     "two_view_logits",
     "two_view_statistics",
+    "debcse_weights",
+    "token_jaccard",
+    "group_permutations",
+    "inverse_sqrt_psd",
+    "shuffled_group_whitening",
 )
 __all__ = [*OBJECTIVES, *HELPERS]

@@ -129,6 +129,8 @@ DENSE_ONLY = {"mv_infonce", "mv_dhel", "cacr", "groco", "simclr_amcl", "moco_v3_
 BATCH_COUPLED += ["negclip", "soft_clip", "cleanclip", "protoclip"]  # the CLIP family
 BATCH_COUPLED += ["supremix", "supcon_bins"]  # regression (methods.regression), dense only
 DENSE_ONLY |= {"supremix", "supcon_bins"}
+BATCH_COUPLED += ["simcse", "esimcse", "debcse"]  # sentence embeddings (methods.sentence)
+DENSE_ONLY |= {"debcse"}
 
 
 def _config(name, **overrides):

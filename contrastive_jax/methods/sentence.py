@@ -1,0 +1,418 @@
+"""Unsupervised sentence embeddings from token ids: SimCSE, ESimCSE, DebCSE, WhitenedCSE and
+Contriever.
+
+Papers: "SimCSE: Simple Contrastive Learning of Sentence Embeddings", Gao et al., 2021;
+"ESimCSE: Enhanced Sample Building Method for Contrastive Learning of Unsupervised Sentence
+Embedding", Wu et al., 2022; "DebCSE: Rethinking Unsupervised Contrastive Sentence Embedding
+Learning in the Debiasing Perspective", Miao et al., 2023; "WhitenedCSE: Whitening-based
+Contrastive Learning of Sentence Embeddings", Zhuo et al., 2023; "Unsupervised Dense
+Information Retrieval with Contrastive Learning" (Contriever), Izacard et al., 2022.
+
+Data: batches with ``"text": int32 [B, L]`` (pad 0, unk 1, a trailing eot 2, e.g.
+``sentences:stdlib``). The views are made here from the tokens (``data.augment_text``), not by
+``config.augment`` (use ``augment.name="none"``). The encoder is ``config.encoder``, a text
+encoder mapping tokens [B, L] to features [B, D], built by ``build_sentence_encoder`` (the one
+place to change when the encoder's constructor changes). Dropout is the encoder's: SimCSE's
+"augmentation" is two forward passes in train mode; ``encode`` passes a ``dropout_rng`` to an
+encoder whose ``__call__`` takes one. ``embed`` gives the encoder's features in eval mode
+(SimCSE's ``mlp_only_train``: the training head is not part of the representation).
+
+Losses (one global batch under jit; negatives span the whole batch):
+
+* SimCSE: ``info_nce(h(z1), h(z2))`` of two dropout views (``losses.info_nce``).
+* ESimCSE: view 2 is ``word_repetition(x)``; negatives also from a queue of momentum-encoder
+  embeddings of earlier batches: ``info_nce(q1, q2, extra_negatives=queue)``.
+* DebCSE: ``losses.debcse`` (inverse-propensity weighted negatives, surface similarity =
+  token Jaccard of the sentences).
+* WhitenedCSE: V dropout views, each ``shuffled_group_whitening``-ed, then the dense + tanh
+  head, ``sum_v info_nce(w_0, w_v)`` (the released code's order: whitening, then its MLP).
+* Contriever: two independent random crops (+ word deletion), MoCo: ``queue_info_nce(q, k,
+  queue)`` with k from the momentum encoder, no head, mean pooling in the paper.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from contrastive_jax import losses
+from contrastive_jax.data import augment_text
+from contrastive_jax.methods.base import Method
+from contrastive_jax.methods.batch_loss import ALL_FORMS, DENSE_FORMS, batch_loss
+from contrastive_jax.methods.common import (
+    embedding_std, init_queue, param_arrays, with_params)
+from contrastive_jax.methods.options import BatchLossOptions, MethodOptions
+from contrastive_jax.registry import ENCODERS, config_kwargs, unaccepted_options
+
+HEADS = ("dense_tanh", "none")
+
+
+# --- the encoder: the one place that knows how a text encoder is built and called ----------
+
+
+def build_sentence_encoder(encoder_config, max_len: int, rngs: nnx.Rngs) -> nnx.Module:
+    """``config.encoder`` (a text encoder's registry name and options) -> module [B, L] ->
+    [B, D] with ``feature_dim``. Options the named encoder does not take are dropped."""
+    name = encoder_config["name"]
+    kwargs = config_kwargs(encoder_config)
+    constructor = ENCODERS.get(name)
+    kwargs = {k: v for k, v in kwargs.items()
+              if k not in unaccepted_options(ENCODERS.constructor(name), kwargs)}
+    kwargs.pop("max_len", None)
+    try:
+        return constructor(max_len=max_len, rngs=rngs, **kwargs)
+    except TypeError as error:
+        raise ValueError(f"encoder {name!r} is not a text encoder taking max_len and token ids "
+                         f"(e.g. text_transformer), or rejected its options {sorted(kwargs)}: "
+                         f"{error}") from error
+
+
+def _takes_dropout_rng(module: nnx.Module) -> bool:
+    return "dropout_rng" in inspect.signature(type(module).__call__).parameters
+
+
+def encode(encoder: nnx.Module, tokens: jax.Array, *, train: bool,
+           rng: jax.Array | None = None) -> jax.Array:
+    """Features [N, D] of tokens [N, L]; ``rng`` drives the encoder's dropout if it has any."""
+    if rng is not None and _takes_dropout_rng(encoder):
+        return encoder(tokens, train=train, dropout_rng=rng)
+    return encoder(tokens, train=train)
+
+
+class SentenceModel(nnx.Module):
+    """The text encoder and SimCSE's training head (``dense_tanh``: Linear(D, D) + tanh, the
+    "MLP over [CLS]" used only in training) or none."""
+
+    def __init__(self, encoder: nnx.Module, *, head: str, rngs: nnx.Rngs):
+        self.encoder = encoder
+        dim = encoder.feature_dim
+        self.head = nnx.Linear(dim, dim, rngs=rngs) if head == "dense_tanh" else None
+
+    def project(self, features: jax.Array) -> jax.Array:
+        return features if self.head is None else jnp.tanh(self.head(features))
+
+    def __call__(self, tokens: jax.Array, *, train: bool, rng: jax.Array | None = None):
+        features = encode(self.encoder, tokens, train=train, rng=rng)
+        return features, self.project(features)
+
+
+# --- options -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SentenceOptions(MethodOptions):
+    """temperature (0.05, SimCSE), head ("dense_tanh": SimCSE's training-only MLP; "none") and
+    token_dropout (an extra token-deletion view augmentation; 0 = dropout only, the paper)."""
+
+    temperature: float = 0.05
+    head: str = "dense_tanh"
+    token_dropout: float = 0.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check_positive("temperature")
+        self.check_choice("head", HEADS)
+        self.check("token_dropout", lambda v: 0.0 <= v < 1.0, "in [0, 1)")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class QueueOptions(MethodOptions):
+    """queue_size (negatives kept from earlier batches, >= the global batch) and momentum (the
+    EMA of the key encoder, in [0, 1])."""
+
+    queue_size: int
+    momentum: float
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check_at_least(1, "queue_size")
+        self.check("momentum", lambda v: 0.0 <= v <= 1.0, "an EMA momentum in [0, 1]")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SimCSEOptions(SentenceOptions, BatchLossOptions):
+    """SentenceOptions plus how the in-batch loss is computed (``loss_block_size``,
+    ``cross_device``: the global batch under jit, or ``shard_map`` with all-gathered keys or
+    a ring)."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ESimCSEOptions(SimCSEOptions, QueueOptions):
+    """SentenceOptions plus dup_rate (0.32), queue_size (160 = 2.5 x the paper's batch of 64)
+    and momentum (0.995), the paper's BERT-base values."""
+
+    dup_rate: float = 0.32
+    queue_size: int = 160
+    momentum: float = 0.995
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check("dup_rate", lambda v: v >= 0, ">= 0")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DebCSEOptions(SimCSEOptions):
+    """SimCSEOptions plus num_bins (10) and false_negative_threshold (0.9) of
+    ``losses.debcse`` (this library's choices: see its docstring); its loss has no blockwise
+    form (cross_device "global" or "all_gather")."""
+
+    num_bins: int = 10
+    false_negative_threshold: float = 0.9
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check_at_least(1, "num_bins")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WhitenedCSEOptions(SentenceOptions):
+    """SentenceOptions plus num_views (3, the released ``num_pos``), num_groups (128, the
+    released code for D = 768; must divide the encoder's width) and eps (1e-5 whitening
+    ridge; the code has none)."""
+
+    num_views: int = 3
+    num_groups: int = 128
+    eps: float = 1e-5
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check_at_least(2, "num_views")
+        self.check_at_least(1, "num_groups")
+        self.check("eps", lambda v: v >= 0, ">= 0")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ContrieverOptions(QueueOptions):
+    """temperature (0.05), queue_size (131072), momentum (0.9995), crop ratios min_ratio (0.1)
+    and max_ratio (0.5), token_dropout (0.1 word deletion after cropping) and head ("none"):
+    the released training script's defaults."""
+
+    temperature: float = 0.05
+    queue_size: int = 131072
+    momentum: float = 0.9995
+    min_ratio: float = 0.1
+    max_ratio: float = 0.5
+    token_dropout: float = 0.1
+    head: str = "none"
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.check_positive("temperature")
+        self.check("min_ratio", lambda v: 0.0 < v <= self.max_ratio <= 1.0,
+                   "in (0, max_ratio] with max_ratio <= 1")
+        self.check("token_dropout", lambda v: 0.0 <= v < 1.0, "in [0, 1)")
+        self.check_choice("head", HEADS)
+
+
+# --- methods -----------------------------------------------------------------------------
+
+
+def ring_enqueue(queue: jax.Array, pointer: jax.Array, items: jax.Array):
+    """Write unit rows of ``items [B, D]`` at ``pointer, pointer + 1, ...`` modulo K (any K >=
+    B, e.g. ESimCSE's 2.5 x batch); returns ``(queue, (pointer + B) % K)``."""
+    items = losses.l2_normalize(jax.lax.stop_gradient(items)).astype(queue.dtype)
+    size = queue.shape[0]
+    rows = (pointer + jnp.arange(items.shape[0])) % size
+    return queue.at[rows].set(items), (pointer + items.shape[0]) % size
+
+
+class SimCSE(Method):
+    """Unsupervised SimCSE. Options: ``SimCSEOptions``. method_state is empty."""
+
+    options_type = SimCSEOptions
+    min_views = 1
+
+    @classmethod
+    def loss_forms(cls, options):
+        return ALL_FORMS if isinstance(options, BatchLossOptions) else (("global",), False)
+
+    def init(self, rng, example_batch):
+        if "text" not in example_batch:
+            raise ValueError(f"method {self.name!r} needs batches with a 'text' field of token "
+                             f"ids (a text dataset such as sentences:stdlib).")
+        tokens = example_batch["text"]
+        vocab_size = self.encoder_config.get("vocab_size")
+        if (vocab_size is not None and isinstance(tokens, np.ndarray) and tokens.size
+                and int(tokens.max()) >= vocab_size):
+            raise ValueError(f"token id {int(tokens.max())} >= encoder.vocab_size="
+                             f"{vocab_size}: raise config.encoder.vocab_size.")
+        model_rng, state_rng = jax.random.split(rng)
+        rngs = nnx.Rngs(params=model_rng)
+        model = SentenceModel(build_sentence_encoder(self.encoder_config, tokens.shape[-1], rngs),
+                              head=self.options.head, rngs=rngs)
+        return model, self.initial_state(model, state_rng)
+
+    def initial_state(self, model, rng) -> dict:
+        return {}
+
+    def augment(self, rng, tokens):
+        """The extra token-deletion augmentation of each view (identity at rate 0)."""
+        rate = self.options.token_dropout
+        return tokens if rate == 0 else augment_text.token_dropout(rng, tokens, rate=rate)
+
+    def two_views(self, model, tokens, rng):
+        """``(z1, z2)``: the projections of two dropout passes (one forward of [2B, L])."""
+        aug_rng, drop_rng = jax.random.split(rng)
+        r1, r2 = jax.random.split(aug_rng)
+        views = jnp.concatenate([self.augment(r1, tokens), self.augment(r2, tokens)])
+        _, z = model(views, train=True, rng=drop_rng)
+        return jnp.split(z, 2)
+
+    def loss(self, model, method_state, batch, rng):
+        z1, z2 = self.two_views(model, batch["text"], rng)
+        t = self.options.temperature
+        loss = batch_loss(lambda a, b, **kw: losses.info_nce(a, b, temperature=t, **kw),
+                          (z1, z2), options=self.options)
+        return loss, ({"loss": loss, "embedding_std": embedding_std(z1)}, method_state)
+
+    def embed(self, model, inputs):
+        tokens = inputs["text"] if isinstance(inputs, dict) else inputs
+        return encode(model.encoder, tokens, train=False)
+
+
+class DebCSE(SimCSE):
+    """DebCSE (in-batch reading, see ``losses.debcse``). Options: ``DebCSEOptions``."""
+
+    options_type = DebCSEOptions
+
+    @classmethod
+    def loss_forms(cls, options):
+        return DENSE_FORMS
+
+    def loss(self, model, method_state, batch, rng):
+        tokens = batch["text"]
+        z1, z2 = self.two_views(model, tokens, rng)
+        surface = losses.token_jaccard(tokens, tokens)  # [B, B]: rows split over the devices
+        o = self.options
+        loss = batch_loss(
+            lambda a, b, s, **kw: losses.debcse(
+                a, b, s, temperature=o.temperature, num_bins=o.num_bins,
+                false_negative_threshold=o.false_negative_threshold, **kw),
+            (z1, z2, surface), options=o)
+        return loss, ({"loss": loss, "embedding_std": embedding_std(z1)}, method_state)
+
+
+class WhitenedCSE(SimCSE):
+    """WhitenedCSE. Options: ``WhitenedCSEOptions``; the encoder's width must be a multiple
+    of num_groups (checked at init)."""
+
+    options_type = WhitenedCSEOptions
+
+    @classmethod
+    def loss_forms(cls, options):
+        return ("global",), False  # the head sits between the global whitening and the loss
+
+    def initial_state(self, model, rng):
+        dim, groups = model.encoder.feature_dim, self.options.num_groups
+        if dim % groups:
+            divisors = [g for g in range(1, dim + 1) if dim % g == 0]
+            raise ValueError(f"config.method.num_groups={groups} must divide the encoder's "
+                             f"feature size {dim}; valid: {divisors}.")
+        return {}
+
+    def loss(self, model, method_state, batch, rng):
+        o, tokens = self.options, batch["text"]
+        aug_rng, drop_rng, shuffle_rng = jax.random.split(rng, 3)
+        views = jnp.concatenate([self.augment(r, tokens)
+                                 for r in jax.random.split(aug_rng, o.num_views)])
+        features = encode(model.encoder, views, train=True, rng=drop_rng)
+        features = features.reshape(o.num_views, tokens.shape[0], -1)
+        permutations = losses.group_permutations(shuffle_rng, o.num_views, features.shape[-1])
+        z = [model.project(losses.shuffled_group_whitening(
+            features[v], permutations[v], num_groups=o.num_groups, eps=o.eps))
+            for v in range(o.num_views)]
+        loss = sum(losses.info_nce(z[0], zv, temperature=o.temperature) for zv in z[1:])
+        return loss, ({"loss": loss, "embedding_std": embedding_std(z[0])}, method_state)
+
+
+class _QueueMixin:
+    """A momentum copy of the model (``state["target"]``) and a ring queue of its unit keys."""
+
+    def check_queue(self):
+        if self.options.queue_size < self.batch_size:
+            raise ValueError(f"config.method.queue_size={self.options.queue_size} must be at "
+                             f"least the global batch config.batch_size={self.batch_size}.")
+
+    def initial_state(self, model, rng):
+        dim = model.encoder.feature_dim
+        return {"target": param_arrays(model), "step": jnp.zeros((), jnp.int32),
+                "queue": init_queue(rng, self.options.queue_size, dim),
+                "pointer": jnp.zeros((), jnp.int32)}
+
+    def momentum_keys(self, model, method_state, tokens, rng):
+        """``(new target params, stop-gradient keys [B, D])``: the EMA is updated first, as in
+        ``methods.momentum`` (MoCo updates its key encoder inside the forward pass too)."""
+        m = self.options.momentum
+        target = jax.tree.map(lambda t, o: m * t + (1.0 - m) * o, method_state["target"],
+                              param_arrays(model))
+        _, keys = with_params(model, target)(tokens, train=True, rng=rng)
+        return target, jax.lax.stop_gradient(keys)
+
+    def advance(self, method_state, target, keys):
+        queue, pointer = ring_enqueue(method_state["queue"], method_state["pointer"], keys)
+        return {"target": target, "step": method_state["step"] + 1, "queue": queue,
+                "pointer": pointer}
+
+
+class ESimCSE(_QueueMixin, SimCSE):
+    """ESimCSE. Options: ``ESimCSEOptions``. method_state: {"target", "step", "queue": unit
+    keys [K, D] (random at start, as MoCo's), "pointer"}. Queries: the sentence and its word
+    repetition through the online model; the momentum model's embeddings of the sentence are
+    enqueued after the loss (the queue holds earlier batches only)."""
+
+    options_type = ESimCSEOptions
+
+    def __init__(self, options, **kwargs):
+        super().__init__(options, **kwargs)
+        self.check_queue()
+
+    def loss(self, model, method_state, batch, rng):
+        o, tokens = self.options, batch["text"]
+        rep_rng, aug_rng, drop_rng, key_rng = jax.random.split(rng, 4)
+        r1, r2 = jax.random.split(aug_rng)
+        repeated = augment_text.word_repetition(rep_rng, tokens, dup_rate=o.dup_rate)
+        views = jnp.concatenate([self.augment(r1, tokens), self.augment(r2, repeated)])
+        _, z = model(views, train=True, rng=drop_rng)
+        z1, z2 = jnp.split(z, 2)
+        target, keys = self.momentum_keys(model, method_state, tokens, key_rng)
+        loss = batch_loss(
+            lambda a, b, queue, **kw: losses.info_nce(a, b, temperature=o.temperature,
+                                                      extra_negatives=queue, **kw),
+            (z1, z2), (method_state["queue"],), options=o)
+        metrics = {"loss": loss, "embedding_std": embedding_std(z1)}
+        return loss, (metrics, self.advance(method_state, target, keys))
+
+
+class Contriever(_QueueMixin, SimCSE):
+    """Contriever (MoCo form). Options: ``ContrieverOptions``. method_state as ESimCSE's.
+    Queries: crop 1 through the online model; keys: an independent crop 2 through the momentum
+    model, enqueued after the loss."""
+
+    options_type = ContrieverOptions
+
+    def __init__(self, options, **kwargs):
+        super().__init__(options, **kwargs)
+        self.check_queue()
+
+    def crop(self, rng, tokens):
+        crop_rng, drop_rng = jax.random.split(rng)
+        o = self.options
+        view = augment_text.random_crop(crop_rng, tokens, min_ratio=o.min_ratio,
+                                        max_ratio=o.max_ratio)
+        return self.augment(drop_rng, view)
+
+    def loss(self, model, method_state, batch, rng):
+        tokens = batch["text"]
+        q_rng, k_rng, drop_rng, key_rng = jax.random.split(rng, 4)
+        _, query = model(self.crop(q_rng, tokens), train=True, rng=drop_rng)
+        target, keys = self.momentum_keys(model, method_state, self.crop(k_rng, tokens),
+                                          key_rng)
+        loss = losses.queue_info_nce(query, keys, method_state["queue"],
+                                     temperature=self.options.temperature)
+        metrics = {"loss": loss, "embedding_std": embedding_std(query)}
+        return loss, (metrics, self.advance(method_state, target, keys))

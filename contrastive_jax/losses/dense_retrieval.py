@@ -23,12 +23,12 @@ def dense_retrieval_info_nce(query: jax.Array, document: jax.Array,
     extra negatives).
 
     Args:
-      query: [b, D] query embeddings (this device's rows).
-      document: [b, D] their documents; document ``i`` is query ``i``'s positive.
+      query: [B_local, D] query embeddings (this device's rows; B = B_local x devices).
+      document: [B_local, D] their documents; document ``i`` is query ``i``'s positive.
       negatives: None or [m, D] extra negative documents (this device's), e.g. the batch's mined
         hard negatives, candidates for every query of the global batch.
       temperature: ``t`` (0.05, SimCSE's / Contriever's; DPR uses raw dot products).
-      negative_mask: None (every extra negative counts) or bool [b, M] for the global pool of
+      negative_mask: None (every extra negative counts) or bool [B_local, M] for the global pool of
         ``M = m x devices`` negatives: False drops a pool entry for that query (e.g. a mined
         negative of another query that is this query's own document).
       symmetric: add the document -> query direction (default True).
@@ -55,11 +55,11 @@ def dense_retrieval_info_nce(query: jax.Array, document: jax.Array,
     q, d = _common.prepare(query, normalize), _common.prepare(document, normalize)
     all_q, all_d = _common.gather_rows(q, axis_name), _common.gather_rows(d, axis_name)
     own = _common.row_offset(q.shape[0], axis_name) + jnp.arange(q.shape[0])
-    logits = q @ all_d.T / temperature  # [b, B]
+    logits = q @ all_d.T / temperature  # [B_local, B]
     positive = jnp.take_along_axis(logits, own[:, None], axis=1)[:, 0]
     if negatives is not None:
         pool = _common.gather_rows(_common.prepare(negatives, normalize), axis_name)
-        extra = q @ pool.T / temperature  # [b, M]
+        extra = q @ pool.T / temperature  # [B_local, M]
         mask = jnp.ones(extra.shape, bool) if negative_mask is None else negative_mask
         logits = jnp.concatenate([logits, extra], axis=1)
         keep = jnp.concatenate([jnp.ones((q.shape[0], all_d.shape[0]), bool), mask], axis=1)
@@ -68,7 +68,7 @@ def dense_retrieval_info_nce(query: jax.Array, document: jax.Array,
         lse = jax.nn.logsumexp(logits, axis=1)
     loss = jnp.mean(lse - positive)
     if symmetric:
-        reverse = d @ all_q.T / temperature  # [b, B]: each document against every query
+        reverse = d @ all_q.T / temperature  # [B_local, B]: each document against every query
         loss = 0.5 * (loss + jnp.mean(jax.nn.logsumexp(reverse, axis=1) - positive))
     return _common.global_mean(loss, axis_name)
 
@@ -82,11 +82,11 @@ def star_hard_negative_loss(query: jax.Array, document: jax.Array, negatives: ja
     ``L_h = mean_i -log exp(s_ii / t) / (exp(s_ii / t) + sum_k w_ik exp(<q_i, h_ik> / t))``.
 
     Args:
-      query: [b, D] query embeddings.
-      document: [b, D] their positive documents.
-      negatives: [b, k, D] each query's hard negative documents.
+      query: [B, D] query embeddings.
+      document: [B, D] their positive documents.
+      negatives: [B, k, D] each query's hard negative documents.
       temperature: ``t`` (0.05).
-      negative_mask: None or bool [b, k]: False drops a negative (e.g. not mined yet).
+      negative_mask: None or bool [B, k]: False drops a negative (e.g. not mined yet).
       normalize: L2-normalize first (default True).
       axis_name: mesh axis inside ``jax.shard_map`` (the mean is over the global batch; the
         term itself is per query). None (default): one device.

@@ -18,7 +18,8 @@ SMALL = small_run(SMALL_STEPS, batch_size=256)
 TINY_RUN = {**TINY, "eval.final_baselines": False, "batch_size": 16}
 # ImageNet-1K, ResNet-50, 100 epochs, LARS (the comparison family of the paper's tables).
 PAPER = {"dataset.name": "tfds:imagenet2012", "encoder": {"name": "resnet50"},
-         "augment": {"name": "simclr", "out_size": (224, 224)}, "method.proj_hidden_dim": 2048, "method.proj_dim": 128,
+         "augment": {"name": "simclr", "out_size": (224, 224)}, "method.proj_hidden_dim": 2048,
+         "method.proj_dim": 128,
          "optimizer.name": "lars", "optimizer.learning_rate": 0.3 * PAPER_BATCH / 256,
          "optimizer.weight_decay": 1e-6,
          "optimizer.warmup_steps": 10 * IMAGENET_TRAIN_IMAGES // PAPER_BATCH,

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 from tqdm import tqdm
 
-from experiments.spec import CONFIG_SCALE, Cell, Experiment
+from experiments.spec import Cell, Experiment
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOG_NAME = "run.log"
@@ -58,7 +58,7 @@ def build_command(cell: Cell, scale: str, seed: int, workdir: str) -> tuple[str,
     overrides = [f"--config.{key}={format_value(value)}"
                  for key, value in cell.overrides_for(scale).items()]
     return ("python", "-m", "contrastive_jax.main",
-            f"--config={cell.config}:scale={CONFIG_SCALE[scale]}", f"--workdir={workdir}",
+            f"--config={cell.config}:{cell.config_arg(scale)}", f"--workdir={workdir}",
             f"--config.seed={seed}", *overrides, *RUN_FLAGS)
 
 

@@ -16,10 +16,6 @@ SMALL_STEPS = 600
 SMALL = small_run(SMALL_STEPS)
 TINY_RUN = {**TINY, **IMAGE_TEXT_TINY, "dataset.name": "composites:mnist5k",
             "eval.final_baselines": False, "batch_size": 16}
-# No `paper` scale: NegCLIP's negatives are word swaps of COCO captions made with a parser,
-# which the tfds caption path does not produce; only composites:<source> carries negatives.
-PAPER_SCALE_MISSING = ("NegCLIP's COCO negatives (parsed word swaps) have no source here; "
-                       "composites:<source> is the only caption source with hard negatives.")
 
 CELLS = (
     Cell("clip", "configs/negclip.py", label={"method": "CLIP (captions only)"},
@@ -58,6 +54,9 @@ EXPERIMENT = Experiment(
              Column("linear probe", "learned.linear_probe")),
     metric=METRIC,
     verdict=verdict,
+    paper_scale_missing="NegCLIP's COCO negatives are word swaps made with a parser, which the "
+                        "tfds caption path does not produce; composites:<source> is the only "
+                        "caption source with hard negatives.",
     paper_numbers=PaperNumbers(
         source="the paper's abstract",
         setting="ARO (Visual Genome Relation / Attribution, COCO and Flickr30k Order); CLIP "

@@ -58,6 +58,14 @@ class Cell:
     config: str
     overrides: Mapping[str, Mapping[str, Any]]
     label: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # Arguments of the config's get_config before the scale, for choices the config makes as a
+    # whole (e.g. "dataset=tabular:diabetes,method=l1_regression" picks an MLP encoder too).
+    config_args: str = ""
+
+    def config_arg(self, scale: str) -> str:
+        """``get_config``'s argument at ``scale``: ``config_args`` plus ``scale=...``."""
+        prefix = f"{self.config_args}," if self.config_args else ""
+        return f"{prefix}scale={CONFIG_SCALE[scale]}"
 
     def overrides_for(self, scale: str) -> dict[str, Any]:
         if scale not in SCALES:
@@ -106,6 +114,9 @@ class Experiment:
     # The scale whose sweep is the page in experiments/results/; a sweep at any other scale
     # writes its page elsewhere (see experiments.run.results_dir_for).
     published_scale: str = "small"
+    # Why the cells define no ``paper`` scale (the paper's data or inputs have no source
+    # here); empty: every cell has one.
+    paper_scale_missing: str = ""
     # Optional per-method rows read from the cells' summaries: ``{row: (cell, summary row)}``,
     # e.g. ``{"bm25": ("dual_encoder", "bm25"), "untrained": ("dual_encoder", "random_init")}``;
     # the report's ``rows`` and the page's "Per method" table give the mean ± std over seeds of

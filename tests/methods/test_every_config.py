@@ -25,8 +25,10 @@ FAST_COMPILE = {"xla_backend_optimization_level": 0}
 
 def first_batches(source, batch_size: int, count: int):
     """``count`` consecutive global batches of the source's first records (NumPy), with each
-    record's ``index`` in the source as the train loader gives it."""
-    records = [{**source[i], "index": np.int32(i)} for i in range(batch_size * count)]
+    record's ``index`` in the source as the train loader gives it. A source shorter than that
+    (a graph source holds one graph) wraps around, as the loader's epochs do."""
+    records = [{**source[i % len(source)], "index": np.int32(i % len(source))}
+               for i in range(batch_size * count)]
     return [{key: np.stack([r[key] for r in records[b * batch_size:(b + 1) * batch_size]])
              for key in records[0]} for b in range(count)]
 

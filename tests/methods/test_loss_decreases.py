@@ -31,6 +31,8 @@ CONFIG_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "configs")
 OTHER_DATA = {"negclip", "ts2vec", "grace", "dual_encoder"}
 # Sentence embeddings train on token ids (tests/methods/test_sentence.py).
 OTHER_DATA |= {"simcse", "esimcse", "debcse", "whitenedcse", "contriever"}
+# Regression methods learn a real-valued target: their fixed batch is rotated digits.
+REGRESSION = {"supremix", "l1_regression", "supcon_bins"}
 CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(CONFIG_DIR, "*.py"))
                  if os.path.basename(p) not in ("__init__.py", "common.py")
                  and os.path.basename(p)[:-3] not in OTHER_DATA)
@@ -57,7 +59,9 @@ def fixed_views(dataset: str, num_views: int) -> tuple:
 def stationary_config(name: str):
     module = importlib.import_module(f"configs.{name}")
     captions = module.get_config("").dataset.name.startswith("captions:")
-    config = module.get_config(f"dataset={'captions:digits' if captions else 'digits'},scale=tiny")
+    dataset = ("rotated:digits" if name in REGRESSION
+               else "captions:digits" if captions else "digits")
+    config = module.get_config(f"dataset={dataset},scale=tiny")
     num_views = config.augment.get("num_views", 2) if config.augment.name != "multicrop" else 2
     config.augment = dict(name="none", num_views=max(num_views, 2))
     config.encoder = dict(name="mlp", widths=(64,))

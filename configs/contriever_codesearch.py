@@ -5,7 +5,7 @@ temperature 0.05, no head), then supervised fine-tuning of the code-search dual 
     python -m contrastive_jax.main --config=configs/contriever_codesearch.py --workdir=runs/contriever_cs
     python -m contrastive_jax.main --config=configs/contriever_codesearch.py:scale=tiny --workdir=/tmp/t
 
-Arguments, the budget split (small: 200 unsupervised + 400 supervised steps) and the shared
+Arguments, the budget split (small: 100 unsupervised + 400 supervised steps) and the shared
 setup: ``configs/simcse_codesearch.py``.
 
 Paper: "Unsupervised Dense Information Retrieval with Contrastive Learning", Izacard et al., 2022.

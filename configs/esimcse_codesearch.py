@@ -5,7 +5,7 @@ momentum 0.995), then supervised fine-tuning of the code-search dual encoder.
     python -m contrastive_jax.main --config=configs/esimcse_codesearch.py --workdir=runs/esimcse_cs
     python -m contrastive_jax.main --config=configs/esimcse_codesearch.py:scale=tiny --workdir=/tmp/t
 
-Arguments, the budget split (small: 200 unsupervised + 400 supervised steps) and the shared
+Arguments, the budget split (small: 100 unsupervised + 400 supervised steps) and the shared
 setup: ``configs/simcse_codesearch.py``.
 
 Paper: "ESimCSE: Enhanced Sample Building Method for Contrastive Learning of Unsupervised Sentence

@@ -11,9 +11,10 @@ Also the shared setup of ``esimcse_codesearch`` and ``contriever_codesearch``, w
     python -m contrastive_jax.main --config=configs/simcse_codesearch.py:scale=tiny --workdir=/tmp/t
 
 Arguments: dataset, scale, loss, hard_negatives, star as ``configs/dual_encoder.py``;
-pretrain_steps (small: 200, tiny: 2). Split of the budget at scale=small: 200 unsupervised
-steps, then the dual encoder's 400 supervised steps (600 steps in all, one AdamW schedule:
-50 warmup steps, cosine decay over the 600). At scale=tiny: 2 + 4 steps. Evaluation as
+pretrain_steps (small: 100, tiny: 2). Split of the budget at scale=small: 100 unsupervised
+steps, then the dual encoder's 400 supervised steps (500 steps in all, one AdamW schedule:
+50 warmup steps, cosine decay over the 500; the unsupervised steps cost about 3x a supervised one
+(2B texts of 96 tokens, two views), so 100 keeps the run within this CPU budget). At scale=tiny: 2 + 4 steps. Evaluation as
 ``configs/dual_encoder.py`` (held-out Recall@k / MRR@10 / nDCG@10, random init, BM25).
 
 Paper: "SimCSE: Simple Contrastive Learning of Sentence Embeddings", Gao et al., 2021.
@@ -41,7 +42,7 @@ def pretrained_config(method: str, arg: str | None = None):
         f"hard_negatives={args.hard_negatives},star={args.star}")
     steps = args.pretrain_steps
     if steps < 0:
-        steps = 2 if args.scale == "tiny" else 200
+        steps = 2 if args.scale == "tiny" else 100
     config.method.update(dict(pretrain=method, pretrain_steps=steps, **PRETRAIN_OPTIONS[method]))
     if args.scale == "tiny" and method in TINY_QUEUE:
         config.method.pretrain_queue_size = TINY_QUEUE[method]

@@ -31,6 +31,9 @@ CONFIG_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "configs")
 OTHER_DATA = {"negclip", "ts2vec", "grace", "dual_encoder"}
 # Sentence embeddings train on token ids (tests/methods/test_sentence.py).
 OTHER_DATA |= {"simcse", "esimcse", "debcse", "whitenedcse", "contriever"}
+# Pretraining then fine-tuning the dual encoder (tests/methods/test_dual_encoder.py,
+# tests/test_main_dual_encoder.py).
+OTHER_DATA |= {"simcse_codesearch", "esimcse_codesearch", "contriever_codesearch"}
 CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(CONFIG_DIR, "*.py"))
                  if os.path.basename(p) not in ("__init__.py", "common.py")
                  and os.path.basename(p)[:-3] not in OTHER_DATA)

@@ -13,9 +13,9 @@ Also the shared setup of ``esimcse_codesearch`` and ``contriever_codesearch``, w
 Arguments: dataset, scale, loss, hard_negatives, star as ``configs/dual_encoder.py``;
 pretrain_steps (small: 100, tiny: 2). Split of the budget at scale=small: 100 unsupervised
 steps, then the dual encoder's 400 supervised steps (500 steps in all, one AdamW schedule:
-50 warmup steps, cosine decay over the 500; the unsupervised steps cost about 3x a supervised one
-(2B texts of 96 tokens, two views), so 100 keeps the run within this CPU budget). At scale=tiny: 2 + 4 steps. Evaluation as
-``configs/dual_encoder.py`` (held-out Recall@k / MRR@10 / nDCG@10, random init, BM25).
+50 warmup steps, cosine decay over the 500). An unsupervised step costs about 3 supervised
+ones here (2B texts of 96 tokens, two views), so 100 keeps the run within this CPU budget.
+At scale=tiny: 2 + 4 steps. Evaluation as ``configs/dual_encoder.py`` (held-out Recall@k / MRR@10 / nDCG@10, random init, BM25).
 
 Paper: "SimCSE: Simple Contrastive Learning of Sentence Embeddings", Gao et al., 2021.
 """

@@ -11,6 +11,12 @@ text:<path> (``{"text": ...}`` lines); scale: small (default: a 2-block, 128-wid
 Transformer, mean-pooled, dropout 0.1; a 4,096-id BPE kept in ``<workdir>/tokenizer.json``;
 sentences of 32 tokens; batch 64, 1,000 steps) | tiny (smoke test: 1 block, 16 wide, 4 steps).
 
+Evaluation (``sentences:stdlib``, whose sentences carry the docstring they come from): the final
+summary's rows ``learned`` and ``random_init`` hold a sentence-similarity proxy over the held-out
+sentences (does a sentence retrieve another sentence of its own docstring: Recall@1/5/10,
+MRR@10, nDCG@10; ``evaluate.pair_retrieval.sentence_group_metrics``) with alignment over
+same-docstring pairs and uniformity; the online evaluation (``metrics.jsonl``) its MRR@10.
+
 Paper: "SimCSE: Simple Contrastive Learning of Sentence Embeddings", Gao et al., 2021
 (temperature 0.05, dropout 0.1, batch 64, lr 3e-5 for a pretrained BERT-base; a small model
 trained from scratch here takes a larger learning rate).

@@ -25,7 +25,8 @@ TINY_RUN = {k: v for k, v in TINY.items() if k != "dataset.name"}
 # retrieval: configs/dual_encoder.py, experiments/codesearch_stdlib.py; sentence embeddings on
 # sentences:stdlib: the methods.sentence configs).
 NOT_IMAGES = {"ts2vec", "grace", "supremix", "l1_regression", "supcon_bins", "dual_encoder",
-              "simcse", "esimcse", "debcse", "whitenedcse", "contriever"}
+              "simcse", "esimcse", "debcse", "whitenedcse", "contriever",
+              "simcse_codesearch", "esimcse_codesearch", "contriever_codesearch"}
 
 
 def config_names() -> list[str]:

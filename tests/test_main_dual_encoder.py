@@ -65,3 +65,17 @@ def test_missing_corpus_file_is_reported(tmp_path):
                       timeout=300)
     assert result.returncode == 2
     assert "no such file or directory" in result.stderr
+
+
+@pytest.mark.slow
+def test_pretrained_dual_encoder_tiny_main_run(tmp_path):
+    """configs/contriever_codesearch.py: 2 Contriever steps on the batches' texts, then 4
+    supervised steps; the held-out rows as the dual encoder's."""
+    result = run_main(tmp_path, config="configs/contriever_codesearch.py:scale=tiny",
+                      timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    check_summary(tmp_path, result.stdout)
+    rows = read_rows(tmp_path / "metrics.jsonl")
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert [r["pretraining"] for r in rows] == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+    assert all(r["finite"] == 1 for r in rows)

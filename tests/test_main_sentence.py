@@ -23,3 +23,22 @@ def test_tiny_main_run(tmp_path, name):
     assert all(r["finite"] == 1 and r["loss"] > 0 for r in rows)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["method"] == name and summary["steps"] == 4
+
+
+@pytest.mark.slow
+def test_simcse_tiny_main_run_reports_the_sentence_similarity_proxy(tmp_path):
+    """The final summary has the same-docstring retrieval proxy for the learned and the
+    random-init encoder, and the online evaluation its MRR@10."""
+    result = run_main(tmp_path, config="configs/simcse.py:scale=tiny", timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary["results"]) == {"learned", "random_init"}
+    for row in summary["results"].values():
+        for key in ("mrr@10", "recall@1", "recall@5", "recall@10", "ndcg@10"):
+            assert 0.0 <= row[key] <= 1.0
+        assert row["recall@1"] <= row["mrr@10"] <= row["recall@10"]
+        assert 0.0 <= row["alignment"] <= 4.0 and row["uniformity"] <= 0.0
+        assert row["queries"] > 100
+    assert "mrr@10" in result.stdout
+    rows = read_rows(tmp_path / "metrics.jsonl")
+    assert [r["step"] for r in rows if "mrr@10" in r] == [2, 4]  # eval every 2 steps

@@ -77,12 +77,17 @@ class TextPairSource:
 
 class TextSource:
     """Texts as token ids: ``source[i] = {"text": int32 [L], "label": int32 (= i), "index"}``.
-    ``texts``: ``{"text": [str]}``; ``tokenizer``: the BPE."""
+    ``texts``: ``{"text": [str]}``; ``tokenizer``: the BPE; ``groups``: None or int32 [N], the
+    group of each text (``sentences:stdlib``: the documented object whose docstring it is
+    from; the final evaluation's sentence-similarity proxy retrieves within groups)."""
 
     def __init__(self, name: str, texts: Sequence[str], tokenizer: BpeTokenizer, *,
-                 text_length: int):
+                 text_length: int, groups: Sequence[int] | None = None):
         if not texts:
             raise ValueError(f"{name}: the split is empty.")
+        if groups is not None and len(groups) != len(texts):
+            raise ValueError(f"{name}: {len(groups)} group ids for {len(texts)} texts.")
+        self.groups = None if groups is None else np.asarray(groups, np.int32)
         self.texts = {"text": list(texts)}
         self.tokenizer = tokenizer
         self.tokens = {"text": _encode(tokenizer, texts, text_length)}
@@ -178,7 +183,8 @@ def sentences_source(corpus: str, split: str, *, data_dir: str | None = None, se
                      workdir: str | None = None, vocab_size: int = 4096,
                      text_length: int = 32) -> TextSource:
     """``sentences:stdlib``: the docstring sentences (``stdlib_corpus.docstring_sentences``),
-    tokenized to ``text_length`` ids by the BPE of the train split's sentences."""
+    tokenized to ``text_length`` ids by the BPE of the train split's sentences; ``groups``:
+    one id per documented object (module, name), numbered in order of appearance."""
     del data_dir, seed
     from contrastive_jax.data.stdlib_corpus import docstring_sentences
 
@@ -188,8 +194,11 @@ def sentences_source(corpus: str, split: str, *, data_dir: str | None = None, se
                          f"texts use text:<path to a JSONL file>).")
     tokenizer = workdir_tokenizer(workdir, [s["text"] for s in docstring_sentences("train")],
                                   vocab_size=vocab_size)
-    texts = [s["text"] for s in docstring_sentences(_split_name(split, name))]
-    return TextSource(name, texts, tokenizer, text_length=text_length)
+    records = docstring_sentences(_split_name(split, name))
+    ids: dict[tuple[str, str], int] = {}
+    groups = [ids.setdefault((s["module"], s["name"]), len(ids)) for s in records]
+    return TextSource(name, [s["text"] for s in records], tokenizer, text_length=text_length,
+                      groups=groups)
 
 
 # --- a user's JSONL corpus ------------------------------------------------------------------------

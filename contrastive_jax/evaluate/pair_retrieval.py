@@ -44,3 +44,36 @@ def bm25_pair_metrics(queries: Sequence[str], documents: Sequence[str]) -> dict[
     """The ranking metrics of Okapi BM25 (``evaluate.bm25``, code-aware words) on the pairs."""
     scores = bm25_scores([code_words(t) for t in queries], [code_words(t) for t in documents])
     return ranking_metrics(scores, np.arange(len(queries)))
+
+
+def sentence_group_metrics(features: np.ndarray, groups: np.ndarray) -> dict[str, float]:
+    """A sentence-similarity proxy: does a sentence retrieve another sentence of its own group
+    (the docstring it comes from)?
+
+    Every sentence whose group has another held-out sentence is a query; the candidates are all
+    other sentences (itself excluded), scored by cosine. Its relevant item is its group's
+    best-scored other sentence, so ``recall@1`` is the share of queries whose nearest sentence
+    is of their group and ``mrr@10`` the mean of ``1 / (rank of the first same-group sentence)``
+    (0 beyond 10); ties count against the query (``evaluate.ranking``). Plus Wang & Isola's
+    ``alignment`` (``E ||x_i - x_j||^2`` over every same-group pair i < j, normalized) and
+    ``uniformity`` (over all sentences), and ``queries`` (their number).
+
+    features: [N, D]; groups: int [N] (the group of each sentence)."""
+    x = _unit(features)
+    groups = np.asarray(groups)
+    if groups.shape != (len(x),):
+        raise ValueError(f"groups must be [N] = [{len(x)}], got {groups.shape}.")
+    same = groups[:, None] == groups[None, :]
+    np.fill_diagonal(same, False)
+    queries = np.flatnonzero(same.any(axis=1))
+    if len(queries) == 0:
+        raise ValueError("no held-out group has two sentences: the proxy needs groups of >= 2.")
+    scores = x[queries] @ x.T
+    scores[np.arange(len(queries)), queries] = -np.inf  # a sentence never retrieves itself
+    relevant = np.argmax(np.where(same[queries], scores, -np.inf), axis=1)
+    metrics = ranking_metrics(scores, relevant)
+    first, second = np.nonzero(np.triu(same))
+    metrics["alignment"] = float(alignment(x[first], x[second]))
+    metrics["uniformity"] = float(uniformity(x))
+    metrics["queries"] = int(len(queries))
+    return metrics

@@ -35,6 +35,21 @@ Until the first mining (step ``mine_every``) the loss has in-batch negatives onl
 the query's own document, mined for another query, is masked); with ``star=True`` the loss is
 STAR's sum of the in-batch (random-negative) loss and ``losses.star_hard_negative_loss`` over
 each query's own hard negatives.
+
+Unsupervised pretraining (``pretrain = "simcse" | "esimcse" | "contriever"``, ``pretrain_steps
+= P >= 1``): for the first P steps the loss is that method's unsupervised objective
+(``methods.sentence``: ``SimCSE`` / ``ESimCSE`` / ``Contriever``, called, not copied) on the
+batch's 2B texts alone: queries and documents become independent texts ``[2B, max(Lq, Ld)]``
+(the shorter side padded with 0), the pairs are ignored; from step P on the loss above. The
+phase is chosen by ``lax.cond`` on a step counter in the method state (``state["step"]``, so a
+resumed run continues in the right phase), and only the chosen branch runs. The sentence
+method sees ``model.pretrain_model``, a ``SentenceModel`` around the same ``encoder`` (shared
+parameters) with its training-only head (SimCSE / ESimCSE ``dense_tanh``; Contriever none);
+its state (momentum parameters, queue, pointer) is ``state["pretrain"]`` and is left unchanged
+after the pretraining phase. Options: ``pretrain_temperature`` (0.05), ``pretrain_queue_size``
+(0: the method's default, at least 2B) and ``pretrain_momentum`` (-1: the method's default);
+the other options are the sentence method's defaults. Metrics: ``pretraining`` (1 during the
+unsupervised phase); a phase's other metrics read 0 in the other phase.
 """
 
 from __future__ import annotations
@@ -48,9 +63,11 @@ from flax import nnx
 
 from contrastive_jax import losses
 from contrastive_jax.methods.base import Method, build_encoder
-from contrastive_jax.methods.options import MethodOptions
+from contrastive_jax.methods.options import MethodOptions, options_from_config
+from contrastive_jax.methods.sentence import Contriever, ESimCSE, SentenceModel, SimCSE
 
 LOSSES = ("infonce", "mw_auc")
+PRETRAIN = ("", "simcse", "esimcse", "contriever")
 PAIR_KEYS = ("query", "document")
 
 
@@ -69,9 +86,23 @@ class DualEncoderOptions(MethodOptions):
     hard_negatives: int = 0
     mine_every: int = 200
     star: bool = False
+    pretrain: str = ""
+    pretrain_steps: int = 0
+    pretrain_temperature: float = 0.05
+    pretrain_queue_size: int = 0
+    pretrain_momentum: float = -1.0
 
     def __post_init__(self):
-        self.check_at_least(0, "embed_dim", "hard_negatives")
+        self.check_at_least(0, "embed_dim", "hard_negatives", "pretrain_steps",
+                            "pretrain_queue_size")
+        self.check_choice("pretrain", PRETRAIN)
+        self.check_positive("pretrain_temperature")
+        self.check("pretrain_momentum", lambda v: v == -1.0 or 0.0 <= v <= 1.0,
+                   "an EMA momentum in [0, 1] (or -1: the method's default)")
+        if bool(self.pretrain) != bool(self.pretrain_steps):
+            raise ValueError(f"config.method.pretrain={self.pretrain!r} with pretrain_steps="
+                             f"{self.pretrain_steps}: set both (a method and >= 1 steps) or "
+                             f"neither.")
         self.check_at_least(1, "mine_every")
         self.check_positive("temperature")
         self.check_choice("loss", LOSSES)
@@ -84,8 +115,12 @@ class DualEncoderModel(nnx.Module):
     """``encoder`` (queries, and documents when shared), ``document_encoder`` (or None) and
     the optional projections."""
 
-    def __init__(self, encoder, document_encoder, *, embed_dim: int, rngs: nnx.Rngs):
+    def __init__(self, encoder, document_encoder, *, embed_dim: int, rngs: nnx.Rngs,
+                 pretrain_head: str | None = None):
         self.encoder = encoder
+        # The unsupervised phase's view of the same encoder (shared parameters) and its head.
+        self.pretrain_model = (None if pretrain_head is None
+                               else SentenceModel(encoder, head=pretrain_head, rngs=rngs))
         self.document_encoder = document_encoder
         width = encoder.feature_dim
         self.query_projection = (nnx.Linear(width, embed_dim, use_bias=False, rngs=rngs)
@@ -139,6 +174,24 @@ class DualEncoder(Method):
         if options.hard_negatives and not self.num_examples:
             raise ValueError(f"method {self.name!r} with hard_negatives needs the training set "
                              f"size (train.build.build_method passes num_examples).")
+        self.pretrainer = self._pretrainer(options, kwargs) if options.pretrain else None
+
+    def _pretrainer(self, options, kwargs):
+        """The sentence method of the unsupervised phase, for a batch of 2B texts."""
+        method = PRETRAINERS[options.pretrain]
+        values = {"temperature": options.pretrain_temperature}
+        if options.pretrain_queue_size:
+            values["queue_size"] = options.pretrain_queue_size
+        if options.pretrain_momentum != -1.0:
+            values["momentum"] = options.pretrain_momentum
+        fields = {f.name for f in dataclasses.fields(method.options_type)}
+        unused = sorted(k for k in values if k not in fields and k != "temperature")
+        if unused:
+            raise ValueError(f"config.method.pretrain_{unused[0]} has no meaning for pretrain="
+                             f"{options.pretrain!r}: remove it.")
+        inner = options_from_config(method.options_type, values, options.pretrain)
+        return method(inner, **{**kwargs, "batch_size": 2 * int(kwargs["batch_size"]),
+                                "name": options.pretrain})
 
     def init(self, rng, example_batch):
         missing = [k for k in PAIR_KEYS if k not in example_batch]
@@ -152,13 +205,18 @@ class DualEncoder(Method):
         encoder = build_encoder(self.encoder_config, in_shape, rngs)
         document_encoder = (None if self.options.shared
                             else build_encoder(self.encoder_config, in_shape, rngs))
+        head = self.pretrainer.options.head if self.pretrainer else None
         model = DualEncoderModel(encoder, document_encoder, embed_dim=self.options.embed_dim,
-                                 rngs=rngs)
+                                 rngs=rngs, pretrain_head=head)
         state = {}
         k = self.options.hard_negatives
         if k:
             state = {"negatives": jnp.full((self.num_examples, k), -1, jnp.int32),
                      "documents": jnp.zeros((self.num_examples, lengths[1]), jnp.int32)}
+        if self.pretrainer:
+            state["step"] = jnp.zeros((), jnp.int32)
+            state["pretrain"] = self.pretrainer.initial_state(
+                model.pretrain_model, jax.random.fold_in(rng, 1))
         return model, state
 
     # --- the refresh hook the loop calls (hard-negative mining) ---
@@ -183,6 +241,45 @@ class DualEncoder(Method):
     # --- the loss ---
 
     def loss(self, model, method_state, batch, rng):
+        if not self.pretrainer:
+            return self.supervised_loss(model, method_state, batch, rng)
+        step = method_state["step"]
+        rest = {k: v for k, v in method_state.items() if k not in ("step", "pretrain")}
+        inner = method_state["pretrain"]
+
+        def pretraining(_):
+            loss, (metrics, new_inner) = self.pretrain_loss(model, inner, batch, rng)
+            return loss, metrics, rest, new_inner
+
+        def supervised(_):
+            loss, (metrics, new_rest) = self.supervised_loss(model, rest, batch, rng)
+            return loss, metrics, new_rest, inner
+
+        shapes = [jax.eval_shape(f, None)[1] for f in (pretraining, supervised)]
+        keys = sorted(set(shapes[0]) | set(shapes[1]))
+
+        def complete(branch):
+            def run(_):
+                loss, metrics, new_rest, new_inner = branch(_)
+                metrics = {k: metrics[k].astype(jnp.float32) if k in metrics
+                           else jnp.zeros((), jnp.float32) for k in keys}
+                return loss, metrics, new_rest, new_inner
+            return run
+
+        pretrain = step < self.options.pretrain_steps
+        loss, metrics, new_rest, new_inner = jax.lax.cond(
+            pretrain, complete(pretraining), complete(supervised), None)
+        metrics = {**metrics, "pretraining": pretrain.astype(jnp.float32)}
+        return loss, (metrics, {**new_rest, "step": step + 1, "pretrain": new_inner})
+
+    def pretrain_loss(self, model, pretrain_state, batch, rng):
+        """The unsupervised phase: ``(loss, (metrics, pretrain_state))`` of the sentence method
+        on ``pair_texts(batch)``."""
+        return self.pretrainer.loss(model.pretrain_model, pretrain_state,
+                                    {"text": pair_texts(batch)}, rng)
+
+    def supervised_loss(self, model, method_state, batch, rng):
+        """The supervised query/document loss: ``(loss, (metrics, method_state))``."""
         o = self.options
         query_rng, document_rng = jax.random.split(rng)
         q = model.embed_query(batch["query"], train=True, dropout_rng=query_rng)
@@ -240,6 +337,18 @@ class DualEncoder(Method):
         """The query embedding of a record's ``{"query", "document"}`` (or of plain tokens)."""
         tokens = inputs["query"] if isinstance(inputs, dict) else inputs
         return self.embed_query(model, tokens)
+
+
+PRETRAINERS = {"simcse": SimCSE, "esimcse": ESimCSE, "contriever": Contriever}
+
+
+def pair_texts(batch: dict) -> jax.Array:
+    """int32 [2B, max(Lq, Ld)]: the batch's queries then its documents as independent texts,
+    each right-padded with 0 (the pad id) to the longer length."""
+    q, d = batch["query"], batch["document"]
+    width = max(q.shape[1], d.shape[1])
+    pad = lambda x: jnp.pad(x, ((0, 0), (0, width - x.shape[1])))
+    return jnp.concatenate([pad(q), pad(d)]).astype(jnp.int32)
 
 
 def _top1(q: jax.Array, d: jax.Array) -> jax.Array:

@@ -120,6 +120,9 @@ class Evaluation:
         # Query/document pairs (codesearch:stdlib, text:<pairs>): held-out retrieval.
         self.pairs = (set(self.input_keys) == {"query", "document"}
                       and hasattr(self.method, "embed_document"))
+        # Texts with a group id each (sentences:stdlib): the sentence-similarity proxy.
+        self.sentence_groups = (getattr(parts.test_source, "groups", None)
+                                if tuple(self.input_keys) == ("text",) else None)
 
     def embed_fn(self, method_fn: str, input_key: str | None = None):
         """``(model, batch) -> (features, labels)`` of the global batch on every process, for
@@ -180,14 +183,29 @@ class Evaluation:
         self.last_labels = np.arange(len(self.sources[1]))
         return results
 
+    def sentence_row(self, state) -> dict[str, float]:
+        """Held-out sentence -> same-docstring sentence retrieval of ``state``'s encoder
+        (``evaluate.pair_retrieval.sentence_group_metrics``: MRR@10, nDCG@10, Recall@1/5/10,
+        alignment over same-group pairs, uniformity)."""
+        from contrastive_jax.evaluate.pair_retrieval import sentence_group_metrics
+
+        features = self.embed_split(state, "embed", "text", "test")
+        if not np.all(np.isfinite(features)):
+            return {"mrr@10": float("nan"), "recall@1": float("nan")}
+        return {**sentence_group_metrics(features, self.sentence_groups),
+                "feature_dim": int(features.shape[1])}
+
     def online_metrics(self, state) -> dict[str, float]:
         """The metrics of the periodic evaluation: ``knn_accuracy``, for query/document pairs
-        the held-out ``mrr@10`` and ``recall@1``, for an unlabelled image-text set the held-out
+        the held-out ``mrr@10`` and ``recall@1``, for grouped texts (sentences:stdlib) the
+        sentence-similarity proxy's ``mrr@10``, for an unlabelled image-text set the held-out
         retrieval recalls (``i2t_recall@1``, ...), or for a regression source the held-out ridge
         probe's ``probe_mae``."""
         if self.pairs:
             row = self.pair_row(state)
             return {"mrr@10": row["mrr@10"], "recall@1": row["recall@1"]}
+        if self.sentence_groups is not None:
+            return {"mrr@10": self.sentence_row(state)["mrr@10"]}
         if self.regression:
             features = self.features(state)
             if not features.all_finite("train", "test"):
@@ -265,6 +283,11 @@ class Evaluation:
         state's ``skipped_steps``."""
         if self.pairs:
             results = self._pair_results(state, initial_state)
+        elif self.sentence_groups is not None:
+            results = {"learned": self.sentence_row(state)}
+            if self.config.final_baselines and initial_state is not None:
+                results["random_init"] = self.sentence_row(initial_state)
+            self.last_labels = self.sentence_groups
         else:
             results = self._labelled_results(state, initial_state)
         return self._finish(results, state, config, start_time=start_time,

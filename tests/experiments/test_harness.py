@@ -67,7 +67,8 @@ def test_methods_table_has_one_row_per_config():
                    and p[:-3] not in methods_mnist5k.NOT_IMAGES)
     assert sorted(names) == files and methods_mnist5k.NOT_IMAGES == {
         "ts2vec", "grace", "supremix", "l1_regression", "supcon_bins", "dual_encoder",
-        "simcse", "esimcse", "debcse", "whitenedcse", "contriever"}
+        "simcse", "esimcse", "debcse", "whitenedcse", "contriever",
+        "simcse_codesearch", "esimcse_codesearch", "contriever_codesearch"}
     assert names[:3] == ["simclr", "dcl", "dclw"] and {"clip", "siglip"} <= set(names)
     assert all(c.overrides["small"] == {} for c in methods_mnist5k.EXPERIMENT.cells)
 

@@ -79,3 +79,81 @@ def test_refresh_fills_the_state_and_the_loss_reads_it():
         loss, (metrics, new_state) = method.loss(model, state, batch, jax.random.key(2))
         assert np.isfinite(float(loss)) and float(metrics["mined_fraction"]) == 1.0
         assert new_state is state
+
+
+# --- unsupervised pretraining, then the supervised loss ------------------------------------
+
+
+def info_nce_reference(q, k, t):
+    """float64 InfoNCE: mean_i -log softmax_j(cos(q_i, k_j) / t)[i]."""
+    q = q / np.linalg.norm(q, axis=1, keepdims=True)
+    k = k / np.linalg.norm(k, axis=1, keepdims=True)
+    logits = q @ k.T / t
+    logits = logits - logits.max(axis=1, keepdims=True)
+    return float(np.mean(np.log(np.exp(logits).sum(axis=1)) - np.diag(logits)))
+
+
+def test_pretraining_options_are_checked():
+    with pytest.raises(ValueError, match="set both"):
+        make_method(pretrain="simcse")
+    with pytest.raises(ValueError, match="pretrain must be one of"):
+        make_method(pretrain="byol", pretrain_steps=2)
+    with pytest.raises(ValueError, match="pretrain_queue_size has no meaning"):
+        make_method(pretrain="simcse", pretrain_steps=2, pretrain_queue_size=64)
+
+
+@pytest.mark.slow
+def test_phase_switch_simcse_then_supervised_infonce():
+    """Without dropout SimCSE's two views coincide: the loss is InfoNCE of tanh(head(f)) with
+    itself over the 2B texts (queries and documents padded to one length) while step <
+    pretrain_steps, then CLIP's symmetric InfoNCE of the query and document features."""
+    method = make_method(pretrain="simcse", pretrain_steps=2, pretrain_temperature=0.1,
+                         temperature=0.05)
+    rng = np.random.default_rng(3)
+    queries = rng.integers(3, 20, (4, 3)).astype(np.int32)
+    documents = rng.integers(3, 20, (4, 4)).astype(np.int32)
+    batch = {"query": jnp.asarray(queries), "document": jnp.asarray(documents),
+             "index": jnp.arange(4, dtype=jnp.int32)}
+    model, state = method.init(jax.random.key(0), batch)
+    texts = np.concatenate([np.pad(queries, ((0, 0), (0, 1))), documents])
+    features = np.asarray(model.encoder(jnp.asarray(texts), train=False), np.float64)
+    head = model.pretrain_model.head
+    z = np.tanh(features @ np.asarray(head.kernel[...], np.float64)
+                + np.asarray(head.bias[...], np.float64))
+    pretrain_reference = info_nce_reference(z, z, 0.1)
+    q = np.asarray(model.encoder(batch["query"], train=False), np.float64)
+    d = np.asarray(model.encoder(batch["document"], train=False), np.float64)
+    supervised_reference = 0.5 * (info_nce_reference(q, d, 0.05)
+                                  + info_nce_reference(d, q, 0.05))
+    assert abs(pretrain_reference - supervised_reference) > 0.1  # the phases are told apart
+    step = jax.jit(lambda s, r: method.loss(model, s, batch, r))
+    for expected_step, reference in enumerate([pretrain_reference, pretrain_reference,
+                                               supervised_reference, supervised_reference]):
+        assert int(state["step"]) == expected_step
+        loss, (metrics, state) = step(state, jax.random.key(expected_step))
+        np.testing.assert_allclose(float(loss), reference, rtol=1e-4)
+        assert float(metrics["pretraining"]) == float(expected_step < 2)
+
+
+@pytest.mark.slow
+def test_contriever_pretraining_keeps_its_queue_in_the_state():
+    method = make_method(pretrain="contriever", pretrain_steps=1, pretrain_queue_size=8,
+                         pretrain_momentum=0.5)
+    rng = np.random.default_rng(4)
+    batch = {"query": jnp.asarray(rng.integers(3, 20, (4, 3)), jnp.int32),
+             "document": jnp.asarray(rng.integers(3, 20, (4, 5)), jnp.int32),
+             "index": jnp.arange(4, dtype=jnp.int32)}
+    model, state = method.init(jax.random.key(0), batch)
+    assert state["pretrain"]["queue"].shape == (8, 8)
+    step = jax.jit(lambda s, r: method.loss(model, s, batch, r))
+    _, (_, after_pretraining) = step(state, jax.random.key(1))
+    # 2B = 8 unit keys enqueued (the ring wraps to 0), then left alone by the supervised phase.
+    assert int(after_pretraining["pretrain"]["pointer"]) == 0
+    assert not np.allclose(after_pretraining["pretrain"]["queue"], state["pretrain"]["queue"])
+    # Unit keys, or 0 for a crop whose every token was then deleted (possible on 3-token texts).
+    norms = np.linalg.norm(after_pretraining["pretrain"]["queue"], axis=1)
+    assert np.all((np.abs(norms - 1.0) < 1e-5) | (norms == 0.0)) and np.sum(norms > 0) >= 4
+    _, (_, after_supervised) = step(after_pretraining, jax.random.key(2))
+    np.testing.assert_array_equal(after_supervised["pretrain"]["queue"],
+                                  after_pretraining["pretrain"]["queue"])
+    assert int(after_supervised["step"]) == 2

@@ -33,6 +33,9 @@ OTHER_DATA = {"negclip", "ts2vec", "grace", "dual_encoder"}
 OTHER_DATA |= {"simcse", "esimcse", "debcse", "whitenedcse", "contriever"}
 # Regression methods learn a real-valued target: their fixed batch is rotated digits.
 REGRESSION = {"supremix", "l1_regression", "supcon_bins"}
+# Pretraining then fine-tuning the dual encoder (tests/methods/test_dual_encoder.py,
+# tests/test_main_dual_encoder.py).
+OTHER_DATA |= {"simcse_codesearch", "esimcse_codesearch", "contriever_codesearch"}
 CONFIGS = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(CONFIG_DIR, "*.py"))
                  if os.path.basename(p) not in ("__init__.py", "common.py")
                  and os.path.basename(p)[:-3] not in OTHER_DATA)

@@ -30,7 +30,7 @@ from experiments import launch, report
 from experiments.spec import SCALES, Experiment
 
 SLUGS = ("dcl_batch_size", "directpred", "projection_head", "multiview", "methods_mnist5k",
-         "dcl_temperature", "mv_dhel_views", "mochi_queue")
+         "dcl_temperature", "mv_dhel_views", "mochi_queue", "ucr_ts2vec")
 DEFAULT_RESULTS_DIR = os.path.join(launch.REPO_ROOT, "experiments", "results")
 
 

@@ -483,7 +483,8 @@ SLOW_CELLS = {"dcl_batch_size": ["ntxent_b32", "dcl_b32"],
               "methods_mnist5k": ["clip"],
               "dcl_temperature": ["dclw_t0p05"],
               "mv_dhel_views": ["mv_dhel_v5"],
-              "mochi_queue": ["mochi_q1024"]}
+              "mochi_queue": ["mochi_q1024"],
+              "ucr_ts2vec": ["italypowerdemand", "gunpoint_dbpm_c20"]}
 
 
 @pytest.mark.slow

@@ -92,6 +92,9 @@ class Experiment:
     # The scale whose sweep is the page in experiments/results/; a sweep at any other scale
     # writes its page elsewhere (see experiments.run.results_dir_for).
     published_scale: str = "small"
+    # Observations that are not computed from the numbers (e.g. what was found about why a
+    # result differs from the paper's), shown under the verdict; empty: no section.
+    notes: tuple[str, ...] = ()
 
     def cell(self, name: str) -> Cell:
         for cell in self.cells:

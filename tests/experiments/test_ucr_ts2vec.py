@@ -91,3 +91,18 @@ def test_verdict_reads_the_published_gap_and_dbpm_per_corruption_level(monkeypat
     outcome, reason, judged = spec.judge_all(
         ucr_ts2vec.verdict, _results(0, (0, 2, 2), values, skip=("acsf1",)))
     assert outcome == "incomplete" and "ACSF1 (not run)" in reason and len(judged) == 1 + levels
+
+
+def test_page_shows_the_published_column_the_gaps_and_the_notes():
+    from experiments import report
+
+    records = [{"cell": c.name, "seed": s, "status": "ok", "wall_time_s": 60.0, "workdir": "w",
+                "log": "l", "command": ["python"], "metrics": {METRIC: 0.95 + 0.01 * s}}
+               for c in ucr_ts2vec.EXPERIMENT.cells for s in range(2)]
+    saved = report.build_report(ucr_ts2vec.EXPERIMENT, scale="small", seeds=[0, 1],
+                                records=records, device="cpu")
+    page = report.render_markdown(ucr_ts2vec.EXPERIMENT, saved)
+    assert "| published TS2Vec (TEST, Tab. 14) |" in page and "| 98.7 |" in page
+    assert "GunPoint -3.20 (-4.8 of 150 test series)" in page  # 95.5 - 98.7
+    assert "## Notes (not computed from the numbers)" in page
+    assert page.count("\n- ") >= len(ucr_ts2vec.NOTES)

@@ -9,9 +9,14 @@ Arguments (``--config=configs/ts2vec.py:dataset=ucr:ArrowHead,scale=tiny``):
   dataset: ucr:<Name> (default ucr:GunPoint; ucr:ItalyPowerDemand, 24 steps long, at
     scale=tiny). Bundled with aeon (offline): GunPoint, ArrowHead, ItalyPowerDemand, OSULeaf,
     ACSF1, BasicMotions, JapaneseVowels; others are downloaded.
-  scale: paper (default: the paper's setting) | tiny (smoke test: a 2-block, 16-wide encoder,
-    3 steps)
+  scale: paper (default: the paper's setting) | small (the same: these archives are small
+    enough for the paper's setting on a CPU; the scale experiments.run passes) | tiny (smoke
+    test: a 2-block, 16-wide encoder, 3 steps)
   dbpm: False (default) | True: DBPM's bad-pair reweighting of the per-series losses.
+
+``--config.method.corrupt_fraction=0.2`` gives 20% of the training series (a fixed seeded
+subset) a bad positive pair: their second view is another series' (a robustness study of DBPM;
+experiments/ucr_ts2vec.py).
 
 The paper's setting (Yue et al., "TS2Vec: Towards Universal Representation of Time Series",
 AAAI 2022, Sec. 4 and App.; the released ``train.py`` / ``ts2vec.py`` defaults): batch size 8
@@ -22,8 +27,8 @@ default weight decay 0.01 on every parameter), representation dimension 320, hid
 loss with alpha = 0.5, temporal_unit = 0. Evaluation: an RBF SVM on the max-pooled instance
 representations, C by 5-fold grid search (``summary.json``: ``svm_accuracy``), beside the
 library's kNN and linear probe, for the learned encoder, its random initialisation and the raw
-series (``raw_series``). It differs from the released code in evaluating the trained weights
-rather than their running average over all iterates (see ``methods/ts2vec.py``).
+series (``raw_series``). As released, the evaluated encoder is the running average of the
+weights over all iterates (``method.average_weights``, see ``methods/ts2vec.py``).
 """
 
 import ml_collections
@@ -53,7 +58,7 @@ def get_config(arg: str | None = None):
     config.encoder = ml_collections.ConfigDict(dict(name="ts2vec", hidden_dim=64, depth=10,
                                                     output_dim=320, kernel_size=3, dropout=0.1))
     config.method = ml_collections.ConfigDict(dict(name="ts2vec", alpha=0.5, temporal_unit=0,
-                                                   dbpm=bool(args.dbpm)))
+                                                   dbpm=bool(args.dbpm), corrupt_fraction=0.0))
     config.optimizer = ml_collections.ConfigDict(dict(
         name="adamw", learning_rate=LEARNING_RATE, weight_decay=0.01, warmup_steps=0,
         final_lr_fraction=1.0, grad_clip_norm=0.0, decay_all=True))
@@ -68,8 +73,9 @@ def get_config(arg: str | None = None):
         config.eval.probe_l2_grid = (1e-2,)
         config.checkpoint.every_steps = 3
         config.log_every_steps = 1
-    elif args.scale != "paper":
-        raise ValueError(f"configs/ts2vec.py: unknown scale {args.scale!r} (paper | tiny).")
+    elif args.scale not in ("paper", "small"):
+        raise ValueError(f"configs/ts2vec.py: unknown scale {args.scale!r} (paper | small | "
+                         f"tiny).")
     return config
 
 

@@ -320,5 +320,14 @@ def render_markdown(experiment: Experiment, report: dict) -> str:
         f"## Verdict (from our numbers): {report['verdict']['outcome']}", "",
         *_differences(report["verdict"]),
         report["verdict"]["reason"], "",
+        *_notes(experiment),
     ]
     return "\n".join(lines)
+
+
+def _notes(experiment: Experiment) -> list[str]:
+    """The experiment's notes (not computed from the numbers), as a list; none: nothing."""
+    if not experiment.notes:
+        return []
+    return ["## Notes (not computed from the numbers)", "",
+            *(f"- {note}" for note in experiment.notes), ""]

@@ -32,7 +32,8 @@ from experiments.spec import SCALES, Experiment
 SLUGS = ("dcl_batch_size", "directpred", "projection_head", "multiview", "methods_mnist5k",
          "dcl_temperature", "mv_dhel_views", "mochi_queue", "isogclr_imbalance",
          "cacr_imbalance", "negclip_order", "amcl_augmentations", "groco_knn", "graph_sbm",
-         "codesearch_stdlib", "mcl_feature_suppression", "supremix_regression")
+         "codesearch_stdlib", "mcl_feature_suppression", "supremix_regression",
+         "ucr_ts2vec")
 DEFAULT_RESULTS_DIR = os.path.join(launch.REPO_ROOT, "experiments", "results")
 
 

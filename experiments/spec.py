@@ -123,6 +123,9 @@ class Experiment:
     # each of ``row_metrics`` (a row whose cell has no finished run is left out).
     method_rows: Mapping[str, tuple[str, str]] | None = None
     row_metrics: tuple[str, ...] = ()
+    # Observations that are not computed from the numbers (e.g. what was found about why a
+    # result differs from the paper's), shown under the verdict; empty: no section.
+    notes: tuple[str, ...] = ()
 
     def cell(self, name: str) -> Cell:
         for cell in self.cells:

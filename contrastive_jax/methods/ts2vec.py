@@ -18,6 +18,12 @@ bad-pair statistics are refreshed at the start of every epoch (``N // batch_size
 after ``dbpm_warm_fraction`` of the epochs (50 of 80 in the released config), bad pairs are
 down-weighted (``losses.dbpm``).
 
+``corrupt_fraction`` (a robustness study, not part of either paper's method): a fixed, seeded
+subset of ``round(corrupt_fraction * N)`` training series (``corrupt_seed``) has bad positive
+pairs: whenever one of them is in a batch, its second view is replaced by the second view of
+the next row of the batch (another series), so its "positive" is another series. The subset is
+fixed over training, so a per-example memory such as DBPM's can see it.
+
 Evaluation encodes with the running average of the encoder's weights over training (TS2Vec's
 ``torch.optim.swa_utils.AveragedModel``, updated after every step), kept in the model as
 ``Averaged`` variables (model state, not trained; ``average_weights=False`` evaluates the
@@ -33,6 +39,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 from contrastive_jax import losses
@@ -45,9 +52,11 @@ from contrastive_jax.methods.options import MethodOptions
 class TS2VecOptions(MethodOptions):
     """``alpha``: weight of the instance-wise term (0.5); ``temporal_unit``: the first scale
     with a temporal term (0); ``average_weights``: evaluate the running average of the
-    encoder's weights (True, as released); ``dbpm``: DBPM reweighting with thresholds ``dbpm_cut_np`` (2)
-    and ``dbpm_cut_fp`` (3) standard deviations, off for the first ``dbpm_warm_fraction`` of
-    the epochs (0.625 = 50 / 80, the released config)."""
+    encoder's weights (True, as released); ``dbpm``: DBPM reweighting with thresholds
+    ``dbpm_cut_np`` (2) and ``dbpm_cut_fp`` (3) standard deviations, off for the first
+    ``dbpm_warm_fraction`` of the epochs (0.625 = 50 / 80, the released config);
+    ``corrupt_fraction``: the fraction of the training series given a bad positive pair (0:
+    none; the subset is drawn with ``corrupt_seed``)."""
 
     alpha: float = 0.5
     temporal_unit: int = 0
@@ -56,12 +65,34 @@ class TS2VecOptions(MethodOptions):
     dbpm_cut_np: float = 2.0
     dbpm_cut_fp: float = 3.0
     dbpm_warm_fraction: float = 0.625
+    corrupt_fraction: float = 0.0
+    corrupt_seed: int = 0
 
     def __post_init__(self):
         self.check("alpha", lambda v: 0 <= v <= 1, "in [0, 1]")
         self.check_at_least(0, "temporal_unit")
         self.check_positive("dbpm_cut_np", "dbpm_cut_fp")
         self.check("dbpm_warm_fraction", lambda v: 0 <= v <= 1, "in [0, 1]")
+        self.check("corrupt_fraction", lambda v: 0 <= v <= 1, "in [0, 1]")
+        self.check_at_least(0, "corrupt_seed")
+
+
+def corrupted_examples(num_examples: int, fraction: float, seed: int = 0) -> np.ndarray:
+    """``[N]`` bool: exactly ``round(fraction * N)`` examples, a uniformly random subset drawn
+    with ``numpy.random.default_rng(seed)``."""
+    chosen = np.random.default_rng(seed).permutation(num_examples)[:round(fraction * num_examples)]
+    corrupt = np.zeros(num_examples, bool)
+    corrupt[chosen] = True
+    return corrupt
+
+
+def corrupt_second_views(crops, corrupt: jax.Array):
+    """``crops`` with row ``i``'s second view (``x2``, ``mask2``, ``keep2``) replaced by row
+    ``(i + 1) mod B``'s where ``corrupt[i]`` (``[B]`` bool): a positive pair of two different
+    series. The crops' lengths are shared by the batch, so the overlap stays aligned."""
+    swap = lambda a: jnp.where(corrupt.reshape((-1,) + (1,) * (a.ndim - 1)),
+                               jnp.roll(a, -1, axis=0), a)
+    return crops._replace(x2=swap(crops.x2), mask2=swap(crops.mask2), keep2=swap(crops.keep2))
 
 
 class Averaged(nnx.Variable):
@@ -112,9 +143,14 @@ class TS2Vec(Method):
         if not getattr(self.make_views, "crop_pair", False):
             raise ValueError(f"method {self.name!r} needs the TS2Vec crop views: set "
                              f"config.augment.name='ts2vec'.")
-        if options.dbpm and not self.num_examples:
-            raise ValueError(f"method {self.name!r} with dbpm=True needs the training set size "
-                             f"(train.build.build_method passes num_examples).")
+        if (options.dbpm or options.corrupt_fraction) and not self.num_examples:
+            raise ValueError(f"method {self.name!r} with dbpm=True or corrupt_fraction > 0 "
+                             f"needs the training set size (train.build.build_method passes "
+                             f"num_examples).")
+        self.corrupt = (jnp.asarray(corrupted_examples(self.num_examples,
+                                                       options.corrupt_fraction,
+                                                       options.corrupt_seed))
+                        if options.corrupt_fraction else None)
 
     # --- DBPM schedule (static) ---
     @property
@@ -141,6 +177,8 @@ class TS2Vec(Method):
         """Per-series hierarchical losses ``[B]`` of this step's two crops."""
         view_rng, dropout_rng = jax.random.split(rng)
         crops = self.make_views(view_rng, batch["series"], batch["mask"])
+        if self.corrupt is not None:
+            crops = corrupt_second_views(crops, self.corrupt[batch["index"]])
         b = crops.x1.shape[0]
         h = model.encoder.timestamps(
             jnp.concatenate([crops.x1, crops.x2]), jnp.concatenate([crops.mask1, crops.mask2]),
@@ -156,6 +194,9 @@ class TS2Vec(Method):
             model.update_average()
         pair_loss, h = self.pair_losses(model, batch, rng)
         metrics = {"embedding_std": embedding_std(h.max(axis=1))}
+        corrupt = None if self.corrupt is None else self.corrupt[batch["index"]]
+        if corrupt is not None:
+            metrics["corrupted_pairs"] = corrupt.mean()
         if not self.options.dbpm:
             loss = pair_loss.mean()
             return loss, ({"loss": loss, **metrics}, method_state)
@@ -176,6 +217,8 @@ class TS2Vec(Method):
                      sigma=sigma)
         metrics.update(dbpm_downweighted=jnp.mean(weights != 1.0),
                        unweighted_loss=pair_loss.mean())
+        if corrupt is not None:  # the batch's pairs that are both corrupted and down-weighted
+            metrics["dbpm_downweighted_corrupted"] = jnp.mean((weights != 1.0) & corrupt)
         return loss, ({"loss": loss, **metrics}, state)
 
     def embed(self, model, inputs):

@@ -626,7 +626,8 @@ SLOW_CELLS = {"dcl_batch_size": ["ntxent_b32", "dcl_b32"],
               "negclip_order": ["negclip"],
               "graph_sbm": ["gcool"],
               "mcl_feature_suppression": ["mcl"],
-              "supremix_regression": ["supremix_diabetes_20pct"]}
+              "supremix_regression": ["supremix_diabetes_20pct"],
+              "ucr_ts2vec": ["italypowerdemand", "gunpoint_dbpm_c20"]}
 
 
 @pytest.mark.slow

@@ -81,7 +81,8 @@ def test_tiny_config_trains_and_checkpoints(name, tmp_path):
     # MCL's state changes only between stages, from the loop (tests/methods/test_mcl.py).
     stateful = not hasattr(parts.method, "stage_boundaries")
     for key in initial.method_state if stateful else ():  # targets, queues, pointers, ...
-        assert changed(initial.method_state[key], state.method_state[key]), key
+        if jax.tree.leaves(initial.method_state[key]):  # SimCSE pretraining keeps no state
+            assert changed(initial.method_state[key], state.method_state[key]), key
 
     checkpointer = Checkpointer(str(tmp_path / "checkpoints"))
     checkpointer.save(NUM_STEPS, state, {"position": NUM_STEPS})

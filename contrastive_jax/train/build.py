@@ -9,12 +9,12 @@ it); ``build_method`` is how a method is made from a config: its declared option
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 
 import ml_collections
 
-from contrastive_jax.registry import (AUGMENTATIONS, DATASETS, ENCODERS, METHODS, config_kwargs,
-                                      unaccepted_options)
+from contrastive_jax.registry import AUGMENTATIONS, DATASETS, ENCODERS, METHODS, config_kwargs
 from contrastive_jax.train.state import COMPUTE_DTYPES
 
 TOP_LEVEL_KEYS = ("seed", "dataset", "augment", "encoder", "method", "optimizer", "batch_size",
@@ -217,6 +217,13 @@ def build_views(augment_config: ml_collections.ConfigDict):
                          f"{sorted(augment_kwargs)}: {error}") from error
 
 
+def takes_workdir(constructor) -> bool:
+    """Whether a source constructor names a ``workdir`` parameter (one that takes any keyword,
+    like ``graph:<kind>``, is not offered it: its ``**options`` are the data set's own)."""
+    target = constructor.__init__ if inspect.isclass(constructor) else constructor
+    return "workdir" in inspect.signature(target).parameters
+
+
 def build_parts(config: ml_collections.ConfigDict, workdir: str | None = None) -> Parts:
     """Load the data sources and build the view function and the method. ``workdir``: the
     run's, given to sources that keep files there (a text source's ``tokenizer.json``)."""
@@ -224,8 +231,7 @@ def build_parts(config: ml_collections.ConfigDict, workdir: str | None = None) -
 
     data_dir = config.dataset.get("data_dir") or None
     options = dataset_options(config.dataset)
-    if workdir and not unaccepted_options(DATASETS.constructor(config.dataset.name),
-                                          {"workdir": workdir}):
+    if workdir and takes_workdir(DATASETS.constructor(config.dataset.name)):
         options["workdir"] = workdir
     train_source = build_source(config.dataset.name, "train", data_dir=data_dir,
                                 seed=config.seed, **options)

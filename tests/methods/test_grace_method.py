@@ -80,3 +80,15 @@ def test_wrong_settings_fail_before_compiling():
         build.method_options(importlib.import_module("configs.grace").get_config("loss=dcl"))
     with pytest.raises(ValueError, match="graph:<name>"):
         importlib.import_module("configs.grace").get_config("dataset=mnist5k")
+
+
+def test_parts_build_with_a_workdir_as_main_builds_them(tmp_path):
+    """``main`` builds the parts with the run's workdir; a graph source takes any keyword as a
+    graph option, so it must not be offered ``workdir`` (a text source is, for its tokenizer)."""
+    config = importlib.import_module("configs.grace").get_config("scale=tiny")
+    parts = build.build_parts(config, workdir=str(tmp_path / "graph"))
+    assert len(parts.train_source) == 1
+    assert not (tmp_path / "graph").exists()
+    text = importlib.import_module("configs.simcse").get_config("scale=tiny")
+    build.build_parts(text, workdir=str(tmp_path / "text"))
+    assert (tmp_path / "text" / "tokenizer.json").is_file()

@@ -6,19 +6,17 @@ summary whose features concatenate the stages."""
 
 import importlib
 import json
-import shutil
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import orbax.checkpoint as ocp
 import pytest
 from flax import nnx
 from jax.sharding import Mesh
 
 from contrastive_jax.data.pipeline import make_train_loader
 from contrastive_jax.methods.base import build_encoder
-from contrastive_jax.train import build, final_eval, loop, mesh as mesh_lib
+from contrastive_jax.train import build, final_eval, mesh as mesh_lib
 from contrastive_jax.train.build import build_method
 from contrastive_jax.train.optim import make_optimizer
 from contrastive_jax.train.stages import make_stage_hook
@@ -26,6 +24,7 @@ from contrastive_jax.train.state import plan_train_state
 from contrastive_jax.train.step import make_train_step
 from tests.cli import run_main
 from tests.losses.test_mcl import reference as mcl_reference
+from tests.restart import assert_bitwise_equal, run_and_restart, saved_state, short_run
 
 FAST_COMPILE = {"xla_backend_optimization_level": 0}
 
@@ -171,39 +170,19 @@ STEPS = 6
 
 def _run_config():
     config = _config(stages=3, num_clusters=4, kmeans_iterations=10)  # stage changes at 2, 4
-    config.total_steps = STEPS
-    config.checkpoint.every_steps = 2
-    config.checkpoint.max_to_keep = 5
-    config.eval.every_steps = 1000
-    config.eval.final_linear_probe = False
-    config.eval.final_baselines = False
-    config.eval.plot_embedding = False
-    config.progress_bar = False
-    return config
-
-
-def _state(workdir, step=STEPS):
-    return ocp.StandardCheckpointer().restore(str(workdir / "checkpoints" / str(step) / "state"))
+    return short_run(config, steps=STEPS, checkpoint_every=2)
 
 
 @pytest.mark.slow
 def test_restart_at_a_stage_change_ends_bitwise_equal(tmp_path):
-    uninterrupted, restarted = tmp_path / "uninterrupted", tmp_path / "restarted"
-    loop.train_and_evaluate(_run_config(), str(uninterrupted))
     # Stopped right after the checkpoint of step 2, the first stage change: the next stage
     # change (step 4) happens after the restart.
-    shutil.copytree(uninterrupted, restarted)
-    for step in (4, 6):
-        shutil.rmtree(restarted / "checkpoints" / str(step))
-    (restarted / "summary.json").unlink()
-    summary = loop.train_and_evaluate(_run_config(), str(restarted))
+    uninterrupted, restarted, summary = run_and_restart(_run_config, tmp_path, restart_step=2)
     assert summary["resumed_from_step"] == 2
-    at_change = _state(uninterrupted, 2)
+    at_change = saved_state(uninterrupted, 2)
     assert int(at_change["method_state"]["stage"]) == 1  # saved after the change
-    expected, actual = _state(uninterrupted), _state(restarted)
-    pairs = jax.tree.leaves(jax.tree.map(lambda a, b: (np.asarray(a), np.asarray(b)),
-                                         expected, actual), is_leaf=lambda x: isinstance(x, tuple))
-    assert pairs and all(np.array_equal(a, b) for a, b in pairs)
+    actual = saved_state(restarted, STEPS)
+    assert_bitwise_equal(saved_state(uninterrupted, STEPS), actual)
     assert int(actual["method_state"]["stage"]) == 2
     assert len(np.unique(actual["method_state"]["cluster"])) > 4
 

@@ -3,58 +3,36 @@ interrupted right after a checkpoint and restarted ends with the same train stat
 as the uninterrupted run (iSogCLR's u / tau / momentum tables, DINO's teacher and center
 included), and iSogCLR's learned temperatures are written to the workdir with the labels."""
 
+import importlib
 import json
-import shutil
 
-import jax
 import numpy as np
-import orbax.checkpoint as ocp
 import pytest
 
-from contrastive_jax.train import loop
+from tests.restart import assert_bitwise_equal, run_and_restart, saved_state, short_run
 
 STEPS = 6
 
 
 def _config(name):
-    import importlib
-
     config = importlib.import_module(f"configs.{name}").get_config("dataset=digits,scale=tiny")
-    config.total_steps = STEPS
-    config.checkpoint.every_steps = 3
-    config.checkpoint.max_to_keep = 5
-    config.eval.every_steps = 1000
-    config.eval.final_linear_probe = False
-    config.eval.final_baselines = False
-    config.eval.plot_embedding = False
-    config.progress_bar = False
     # A small MLP on two same-size views: two short compiles per run.
     config.encoder = dict(name="mlp", widths=(32,))
     config.augment = dict(name="weak", num_views=2, crop_scale=(0.5, 1.0), flip=True)
-    return config
-
-
-def _state(workdir, step=STEPS):
-    return ocp.StandardCheckpointer().restore(str(workdir / "checkpoints" / str(step) / "state"))
+    return short_run(config, steps=STEPS, checkpoint_every=3)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["isogclr", "dino"])
 def test_restart_after_a_checkpoint_ends_bitwise_equal(name, tmp_path):
-    uninterrupted, restarted = tmp_path / "uninterrupted", tmp_path / "restarted"
-    loop.train_and_evaluate(_config(name), str(uninterrupted))
-    # The same run stopped right after the step-3 checkpoint: drop what came later.
-    shutil.copytree(uninterrupted, restarted)
-    shutil.rmtree(restarted / "checkpoints" / str(STEPS))
-    for path in (restarted / "summary.json", restarted / "per_example.npz"):
-        path.unlink(missing_ok=True)
-    summary = loop.train_and_evaluate(_config(name), str(restarted))
+    # The same run stopped right after the step-3 checkpoint: what came later is dropped.
+    uninterrupted, restarted, summary = run_and_restart(
+        lambda: _config(name), tmp_path, restart_step=3,
+        later_files=("summary.json", "per_example.npz"))
     assert summary["resumed_from_step"] == 3
 
-    expected, actual = _state(uninterrupted), _state(restarted)
-    pairs = jax.tree.leaves(jax.tree.map(lambda a, b: (np.asarray(a), np.asarray(b)),
-                                         expected, actual), is_leaf=lambda x: isinstance(x, tuple))
-    assert pairs and all(np.array_equal(a, b) for a, b in pairs)
+    actual = saved_state(restarted, STEPS)
+    assert_bitwise_equal(saved_state(uninterrupted, STEPS), actual)
     method_state = actual["method_state"]
     assert set(method_state) == ({"log_u", "tau", "tau_grad"} if name == "isogclr"
                                  else {"target", "center", "step"})

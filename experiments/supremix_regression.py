@@ -66,7 +66,7 @@ EXPERIMENT = Experiment(
     setting="configs/supremix.py at scale=small for each target and method: the convnet with "
             "crops (0.6-1) and jitter on rotated:mnist5k (angles in [-45, 45], 600 steps), a "
             "2 x 128 MLP with Gaussian feature noise 0.05 as the view on the tabular sets (400 "
-            "steps); batch 64, AdamW lr 1e-3; SupReMix temperature 0.3 with Beta(2, 8) "
+            "steps); batch 64 (32 on the 20% tabular splits, 63 and 71 rows), AdamW lr 1e-3; SupReMix temperature 0.3 with Beta(2, 8) "
             "anchor-inclusive mixtures; SupCon on the training targets' deciles; L1 on "
             "standardized targets. train_fraction 1.0 or 0.2 (a seeded subset; the held-out "
             "split is whole). Read with a ridge probe on the frozen features (L2 by seeded "

@@ -230,8 +230,9 @@ def verdict_from(differences: Sequence[Difference], summary: str = ""
     outcome = stats.overall([j["outcome"] for j in judged])
     counts = {o: sum(j["outcome"] == o for j in judged) for o in stats.OUTCOMES}
     listed = "; ".join(f"{j['claim']}: {difference_text(j)} {j['outcome']}" for j in judged)
+    units = "; accuracies in points" if any(j["percent"] for j in judged) else ""
     reason = (f"{summary + ' ' if summary else ''}Of {len(judged)} claimed differences "
-              f"(mean and 95% paired t interval; accuracies in points), "
+              f"(mean and 95% paired t interval{units}), "
               f"{counts['holds']} hold, {counts['contradicted']} are contradicted and "
               f"{counts['inconclusive']} are inconclusive: {listed}.")
     return outcome, reason, judged

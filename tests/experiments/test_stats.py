@@ -74,3 +74,15 @@ def test_paired_aligns_values_by_seed():
     assert one_sample.values == pytest.approx((0.40, 0.41, 0.42))
     with pytest.raises(spec.Incomplete):
         spec.paired(results, "a - c", [(1, "a", "m"), (-1, "c", "m")])
+
+
+def test_verdict_reason_shows_accuracies_in_points_and_other_units_as_they_are():
+    results = {"a": {"acc": [0.90, 0.91, 0.92], "rank": [100.0, 101.0, 103.0]},
+               "b": {"acc": [0.80, 0.80, 0.81], "rank": [90.0, 90.0, 91.0]}}
+    accuracy = spec.paired(results, "acc a - b", [(1, "a", "acc"), (-1, "b", "acc")])
+    rank = spec.paired(results, "rank a - b", [(1, "a", "rank"), (-1, "b", "rank")],
+                       percent=False)
+    _, reason, _ = spec.verdict_from([accuracy])
+    assert "accuracies in points" in reason and "acc a - b: +10.67 [" in reason
+    _, reason, _ = spec.verdict_from([rank])
+    assert "accuracies in points" not in reason and "rank a - b: +11.00 [" in reason

@@ -98,7 +98,9 @@ def debcse(z1: jax.Array, z2: jax.Array, surface: jax.Array, *, temperature: flo
     to both the surface and semantic similarity between sentences": the paper builds its pairs
     by sampling over the corpus with a pretrained scorer, and its exact equations and code were
     not available offline, so ``num_bins`` (10) and ``false_negative_threshold`` (0.9) are this
-    library's choices, not the paper's. The temperature default is SimCSE's 0.05.
+    library's choices, not the paper's. The temperature default is SimCSE's 0.05. With every
+    negative at or above the threshold the loss is exactly 0; the DebCSE method logs the share
+    kept as ``negatives_kept``.
 
     Not blockwise: the weights need the propensity histogram of the whole [B, B] matrix first
     (a second pass), so the dense form is the natural one.

@@ -294,7 +294,21 @@ class DebCSE(SimCSE):
                 a, b, s, temperature=o.temperature, num_bins=o.num_bins,
                 false_negative_threshold=o.false_negative_threshold, **kw),
             (z1, z2, surface), options=o)
-        return loss, ({"loss": loss, "embedding_std": embedding_std(z1)}, method_state)
+        kept = negatives_kept(z1, z2, o.false_negative_threshold)
+        return loss, ({"loss": loss, "embedding_std": embedding_std(z1),
+                       "negatives_kept": kept}, method_state)
+
+
+def negatives_kept(z1: jax.Array, z2: jax.Array, threshold: float) -> jax.Array:
+    """Share of the off-diagonal pairs (i, j != i) whose cosine ``cos(z1_i, z2_j)`` is below
+    ``threshold``, i.e. that DebCSE keeps as negatives (no gradient). Near 0 the loss is near 0
+    and nothing is learned: an encoder whose embeddings are all alike (early in training) can
+    put every pair above the threshold; raise ``method.false_negative_threshold`` then."""
+    z1, z2 = jax.lax.stop_gradient((z1, z2))
+    cos = (z1 / jnp.linalg.norm(z1, axis=-1, keepdims=True).clip(1e-12)) @ (
+        z2 / jnp.linalg.norm(z2, axis=-1, keepdims=True).clip(1e-12)).T
+    off_diagonal = ~jnp.eye(cos.shape[0], dtype=bool)
+    return jnp.sum((cos < threshold) & off_diagonal) / jnp.maximum(jnp.sum(off_diagonal), 1)
 
 
 class WhitenedCSE(SimCSE):

@@ -162,3 +162,24 @@ def test_impossible_forms_fail():
     options = build("debcse", loss_block_size=8).options
     with pytest.raises(ValueError, match="no blockwise form"):
         check_loss_form("debcse", options, METHODS.get("debcse").loss_forms(options))
+
+
+def test_debcse_logs_the_share_of_negatives_it_keeps():
+    """negatives_kept against NumPy's count of off-diagonal cosines below the threshold; with
+    every pair above the threshold nothing is contrasted and the loss is exactly 0."""
+    batch = {"text": tokens()}
+    model, state = build("debcse").init(jax.random.key(0), batch)
+    rng = jax.random.key(3)
+    for threshold in (2.0, 0.5, -2.0):
+        method = build("debcse", false_negative_threshold=threshold, token_dropout=0.2)
+        loss, (metrics, _) = method.loss(model, state, batch, rng)
+        z1, z2 = (np.asarray(z, np.float64) for z in method.two_views(model, batch["text"], rng))
+        z1 /= np.linalg.norm(z1, axis=1, keepdims=True)
+        z2 /= np.linalg.norm(z2, axis=1, keepdims=True)
+        off_diagonal = ~np.eye(BATCH, dtype=bool)
+        expected = np.mean((z1 @ z2.T)[off_diagonal] < threshold)
+        assert float(metrics["negatives_kept"]) == pytest.approx(expected, abs=1e-6)
+        if threshold == 2.0:
+            assert expected == 1.0
+        if threshold == -2.0:
+            assert expected == 0.0 and float(loss) == pytest.approx(0.0, abs=1e-6)

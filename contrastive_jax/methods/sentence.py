@@ -305,8 +305,7 @@ def negatives_kept(z1: jax.Array, z2: jax.Array, threshold: float) -> jax.Array:
     and nothing is learned: an encoder whose embeddings are all alike (early in training) can
     put every pair above the threshold; raise ``method.false_negative_threshold`` then."""
     z1, z2 = jax.lax.stop_gradient((z1, z2))
-    cos = (z1 / jnp.linalg.norm(z1, axis=-1, keepdims=True).clip(1e-12)) @ (
-        z2 / jnp.linalg.norm(z2, axis=-1, keepdims=True).clip(1e-12)).T
+    cos = losses.l2_normalize(z1) @ losses.l2_normalize(z2).T
     off_diagonal = ~jnp.eye(cos.shape[0], dtype=bool)
     return jnp.sum((cos < threshold) & off_diagonal) / jnp.maximum(jnp.sum(off_diagonal), 1)
 

@@ -21,6 +21,8 @@ def test_tiny_main_run(tmp_path, name):
     rows = [r for r in read_rows(tmp_path / "metrics.jsonl") if "loss" in r]
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
     assert all(r["finite"] == 1 and r["loss"] > 0 for r in rows)
+    if name == "debcse":  # the share of pairs kept as negatives reaches the user's log
+        assert all(0.0 <= r["negatives_kept"] <= 1.0 for r in rows)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["method"] == name and summary["steps"] == 4
 

@@ -21,7 +21,7 @@ from typing import Sequence
 
 from experiments import launch
 from experiments import stats
-from experiments.spec import Experiment, SeedValues, finite_values, judge_all
+from experiments.spec import POINTS, Experiment, SeedValues, finite_values, judge_all
 
 # Statuses of a finished run: ran now, reused from its workdir, kept from a saved <slug>.json.
 FINISHED = ("ok", "cached", "saved")
@@ -237,14 +237,17 @@ SCALE_NOTES = {
 }
 
 
-def _run_summary(report: dict) -> str:
-    """Seeds, git commit, device, date and the total wall time of the finished runs."""
+def _run_summary(report: dict, has_accuracies: bool) -> str:
+    """Seeds, git commit, device, date and the total wall time of the finished runs;
+    ``has_accuracies``: some column is an accuracy (shown in %)."""
     seeds = report["seeds"]
+    units = ("accuracies in %" if has_accuracies else "each metric in the unit its column "
+             "names")
     commit = (report.get("git_commit") or "unknown")[:10]
     dirty = " plus uncommitted changes" if report.get("git_dirty") else ""
     total = sum(r.get("wall_time_s") or 0.0 for r in report["runs"])
     return (f"Seeds {seeds[0]}..{seeds[-1]}; each entry is the mean ± sample std over the "
-            f"cell's n seeds, accuracies in % on the held-out split. Commit `{commit}`{dirty}; "
+            f"cell's n seeds, {units} on the held-out split. Commit `{commit}`{dirty}; "
             f"device {report['device']}; {report['created_utc']}; {total / 60:.1f} min of run "
             f"wall time in all.{_saved_note(report['runs'])}")
 
@@ -269,6 +272,11 @@ def _interval(low: float, high: float, percent: bool) -> str:
     return f"[{scale * low:+.2f}, {scale * high:+.2f}]"
 
 
+def _points_note(judged: Sequence[dict]) -> str:
+    """The sentence naming the unit of accuracy differences; empty when none is one."""
+    return f" {POINTS[0].upper()}{POINTS[1:]}." if any(j["percent"] for j in judged) else ""
+
+
 def _differences(verdict: dict) -> list[str]:
     """The table of claimed differences under the verdict: mean, both intervals, the rule."""
     judged = verdict.get("differences")
@@ -283,7 +291,7 @@ def _differences(verdict: dict) -> list[str]:
              f"it excludes zero on the other side, else `inconclusive`; the claim holds when "
              f"every difference holds and is contradicted when any is. The percentile "
              f"bootstrap interval ({stats.BOOTSTRAP_RESAMPLES:,} resamples of the seeds, fixed "
-             f"RNG) is shown for comparison only. Accuracies in points.", ""]
+             f"RNG) is shown for comparison only.{_points_note(judged)}", ""]
     rows = [[j["claim"], "> 0" if j["direction"] > 0 else "< 0", str(j["n"]),
              f"{(100.0 if j['percent'] else 1.0) * j['mean']:+.2f}" if j["n"] else "–",
              _interval(j["t_low"], j["t_high"], j["percent"]),
@@ -311,7 +319,8 @@ def render_markdown(experiment: Experiment, report: dict) -> str:
         f"- **Claim**: {experiment.claim}", "",
         "## Our numbers", "",
         f"Setting at scale `small`: {experiment.setting}", "",
-        f"{SCALE_NOTES[report['scale']]} {_run_summary(report)}", "",
+        f"{SCALE_NOTES[report['scale']]} "
+        f"{_run_summary(report, any(c.percent and c.key for c in experiment.columns))}", "",
         *_table(header, rows), "",
         *_method_rows_table(experiment, report),
         f"Reproduce: `{report['reproduce']}`", "",

@@ -222,6 +222,9 @@ def difference_text(judged: Mapping[str, Any]) -> str:
             f"{scale * judged['t_high']:+.2f}] (n={judged['n']})")
 
 
+POINTS = "fractions (accuracy, MRR) in points, x100"
+
+
 def verdict_from(differences: Sequence[Difference], summary: str = ""
                  ) -> tuple[str, str, list[dict]]:
     """The claim's verdict from its claimed differences (``stats.overall`` of each one's rule),
@@ -230,7 +233,7 @@ def verdict_from(differences: Sequence[Difference], summary: str = ""
     outcome = stats.overall([j["outcome"] for j in judged])
     counts = {o: sum(j["outcome"] == o for j in judged) for o in stats.OUTCOMES}
     listed = "; ".join(f"{j['claim']}: {difference_text(j)} {j['outcome']}" for j in judged)
-    units = "; accuracies in points" if any(j["percent"] for j in judged) else ""
+    units = f"; {POINTS}" if any(j["percent"] for j in judged) else ""
     reason = (f"{summary + ' ' if summary else ''}Of {len(judged)} claimed differences "
               f"(mean and 95% paired t interval{units}), "
               f"{counts['holds']} hold, {counts['contradicted']} are contradicted and "

@@ -450,6 +450,21 @@ def test_rendered_page_separates_our_numbers_from_the_papers(tmp_path):
     page = report.render_markdown(dcl_batch_size.EXPERIMENT, saved)
     assert "| DCL - NT-Xent probe, B=32 | > 0 | 3 | +1.00 | [+1.00, +1.00] |" in page
     assert "Fewer than 5 paired seeds (n = 3)" in page
+    assert "accuracies in %" in page and "Fractions (accuracy, MRR) in points" in page
+
+
+def test_page_without_accuracies_names_no_percent_unit():
+    """A table of regression errors only (SupReMix's ridge MAE) says neither "%" nor "points"."""
+    cells = [c.name for c in supremix_regression.EXPERIMENT.cells]
+    records = [{"cell": cell, "seed": s, "status": "ok", "wall_time_s": 10.0,
+                "workdir": f"runs/{cell}/seed{s}", "log": "run.log", "command": ["python"],
+                "metrics": {supremix_regression.METRIC: 5.0 + i + 0.1 * s}}
+               for i, cell in enumerate(cells) for s in range(3)]
+    saved = report.build_report(supremix_regression.EXPERIMENT, scale="small", seeds=[0, 1, 2],
+                                records=records, device="cpu")
+    page = report.render_markdown(supremix_regression.EXPERIMENT, saved)
+    assert "in %" not in page and "in points" not in page
+    assert "each metric in the unit its column names" in page
 
 
 def test_wall_time_column_leaves_out_resumed_runs(tmp_path):

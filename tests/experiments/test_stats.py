@@ -83,6 +83,6 @@ def test_verdict_reason_shows_accuracies_in_points_and_other_units_as_they_are()
     rank = spec.paired(results, "rank a - b", [(1, "a", "rank"), (-1, "b", "rank")],
                        percent=False)
     _, reason, _ = spec.verdict_from([accuracy])
-    assert "accuracies in points" in reason and "acc a - b: +10.67 [" in reason
+    assert spec.POINTS in reason and "acc a - b: +10.67 [" in reason
     _, reason, _ = spec.verdict_from([rank])
-    assert "accuracies in points" not in reason and "rank a - b: +11.00 [" in reason
+    assert spec.POINTS not in reason and "rank a - b: +11.00 [" in reason

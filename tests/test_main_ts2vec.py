@@ -4,6 +4,8 @@ kNN, and a raw-series baseline row."""
 
 import json
 
+import numpy as np
+
 import pytest
 
 from tests.cli import read_rows, run_main
@@ -28,5 +30,13 @@ def test_ts2vec_tiny_main_run(tmp_path):
     assert summary["results"]["raw_series"]["feature_dim"] == 24
     # ItalyPowerDemand's two classes are easy for an RBF SVM even on the raw series
     assert summary["results"]["raw_series"]["svm_accuracy"] > 0.9
+    # DBPM's memory at the end of training: summarised in summary.json, saved per series.
+    report = summary["per_example"]
+    assert set(report) == {"dbpm_memory_mu", "dbpm_memory_sigma", "dbpm_faulty_fraction",
+                           "dbpm_noisy_fraction"}
+    assert report["dbpm_memory_mu"] > 0 and 0.0 <= report["dbpm_faulty_fraction"] <= 1.0
+    with np.load(tmp_path / "per_example.npz") as saved:
+        assert saved["memory_mean"].shape == saved["counts"].shape == (67,)
+        assert int(saved["counts"].sum()) == 3 * 8  # 3 steps of batch 8
     assert (tmp_path / "checkpoints").is_dir() and (tmp_path / "plots" / "loss.png").exists()
     assert "RBF SVM" in result.stdout

@@ -86,6 +86,31 @@ def corrupted_examples(num_examples: int, fraction: float, seed: int = 0) -> np.
     return corrupt
 
 
+def dbpm_report(memory_mean: np.ndarray, counts: np.ndarray, corrupted: np.ndarray | None,
+                *, cut_np: float, cut_fp: float) -> dict:
+    """Which series DBPM's rule flags on a memory (NumPy, float64): over the seen series
+    (``counts > 0``), ``mu, sigma`` of the mean losses ``m`` (population std), the fractions
+    flagged faulty (``m >= mu + cut_fp sigma``) and noisy (``m <= mu - cut_np sigma``); with
+    the study's ``corrupted`` mask, the fraction of the corrupted series flagged faulty, of the
+    clean ones flagged at all, and the corrupted series' mean z-score ``(m - mu) / sigma``
+    (a group of a fraction p of equal bad losses sits at most ``sqrt((1 - p) / p)`` above)."""
+    seen = np.asarray(counts) > 0
+    m = np.asarray(memory_mean, np.float64)[seen]
+    mu, sigma = m.mean(), m.std()
+    z = (m - mu) / sigma if sigma > 0 else np.zeros_like(m)
+    faulty, noisy = z >= cut_fp, z <= -cut_np
+    report = {"dbpm_memory_mu": float(mu), "dbpm_memory_sigma": float(sigma),
+              "dbpm_faulty_fraction": float(faulty.mean()),
+              "dbpm_noisy_fraction": float(noisy.mean())}
+    if corrupted is not None:
+        bad = np.asarray(corrupted, bool)[seen]
+        report.update(
+            corrupted_flagged_fraction=float(faulty[bad].mean()) if bad.any() else float("nan"),
+            clean_flagged_fraction=float((faulty | noisy)[~bad].mean()),
+            corrupted_mean_z=float(z[bad].mean()) if bad.any() else float("nan"))
+    return report
+
+
 def corrupt_second_views(crops, corrupt: jax.Array):
     """``crops`` with row ``i``'s second view (``x2``, ``mask2``, ``keep2``) replaced by row
     ``(i + 1) mod B``'s where ``corrupt[i]`` (``[B]`` bool): a positive pair of two different
@@ -220,6 +245,24 @@ class TS2Vec(Method):
         if corrupt is not None:  # the batch's pairs that are both corrupted and down-weighted
             metrics["dbpm_downweighted_corrupted"] = jnp.mean((weights != 1.0) & corrupt)
         return loss, ({"loss": loss, **metrics}, state)
+
+    def per_example_arrays(self, method_state) -> dict[str, np.ndarray]:
+        """With ``dbpm``: the memory's per-series mean loss ``m`` (``memory_mean``), its
+        ``counts``, and the ``corrupted`` mask of the robustness study (``per_example.npz``);
+        without: nothing."""
+        if not self.options.dbpm:
+            return {}
+        counts = np.asarray(method_state["counts"])
+        arrays = {"memory_mean": np.asarray(method_state["sums"]) / np.maximum(counts, 1),
+                  "counts": counts}
+        if self.corrupt is not None:
+            arrays["corrupted"] = np.asarray(self.corrupt)
+        return arrays
+
+    def per_example_report(self, arrays: dict[str, np.ndarray], labels: np.ndarray) -> dict:
+        """``dbpm_report`` of the final memory under the run's thresholds."""
+        return dbpm_report(arrays["memory_mean"], arrays["counts"], arrays.get("corrupted"),
+                           cut_np=self.options.dbpm_cut_np, cut_fp=self.options.dbpm_cut_fp)
 
     def embed(self, model, inputs):
         series, mask = series_inputs(inputs)

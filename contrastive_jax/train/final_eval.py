@@ -312,10 +312,11 @@ class Evaluation:
                 resumed_from_step) -> dict:
         per_example = {}
         if hasattr(self.method, "per_example_arrays"):
-            self.per_example = per_example_outputs(self.method, state.method_state,
-                                                   self.train_source)
-            per_example = {"per_example": self.method.per_example_report(
-                self.per_example, self.per_example["label"])}
+            outputs = per_example_outputs(self.method, state.method_state, self.train_source)
+            if set(outputs) != {"label"}:  # the method kept per-example state in this run
+                self.per_example = outputs
+                per_example = {"per_example": self.method.per_example_report(
+                    outputs, outputs["label"])}
         return {
             **per_example,
             "method": config.method.name, "dataset": config.dataset.name,

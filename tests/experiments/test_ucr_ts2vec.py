@@ -55,7 +55,7 @@ def _results(gap_points, dbpm_points, published, seeds=5, skip=()):
         centre = published.get(dataset, 0.8) + gap_points / 100 + 0.002 * (index % 3 - 1)
         results[name] = {METRIC: SeedValues(centre + 0.001 * rng.normal(size=seeds))}
     for dataset in ucr_ts2vec.STUDY_DATASETS:
-        for corrupt, delta in zip(ucr_ts2vec.CORRUPTIONS, dbpm_points):
+        for corrupt, delta in zip(ucr_ts2vec.CORRUPTIONS, dbpm_points, strict=True):
             base = 0.9 - corrupt / 10 + 0.002 * rng.normal(size=seeds)
             ts2vec = ucr_ts2vec._cell_name(dataset, "ts2vec", corrupt)
             if ts2vec not in results:
@@ -77,7 +77,7 @@ def test_verdict_reads_the_published_gap_and_dbpm_per_corruption_level(monkeypat
     levels = len(ucr_ts2vec.STUDY_DATASETS) * len(ucr_ts2vec.CORRUPTIONS)
     # Ours 3 points under the paper on every set; DBPM 2 points above TS2Vec at every level.
     outcome, reason, judged = spec.judge_all(ucr_ts2vec.verdict,
-                                             _results(-3, (2, 2, 2), values))
+                                             _results(-3, (2, 2, 2, 2), values))
     assert len(judged) == 1 + levels
     gap = judged[0]
     assert gap["n"] == 4 and gap["mean"] == pytest.approx(-0.03, abs=2e-3)
@@ -85,11 +85,11 @@ def test_verdict_reads_the_published_gap_and_dbpm_per_corruption_level(monkeypat
     assert all(j["outcome"] == "holds" for j in judged[1:])
     assert "no published number" in reason  # the three sets without one are named
     # At the paper's level, with DBPM helping only under corruption: not a contradiction.
-    outcome, _, judged = spec.judge_all(ucr_ts2vec.verdict, _results(0, (0, 2, 2), values))
+    outcome, _, judged = spec.judge_all(ucr_ts2vec.verdict, _results(0, (0, 2, 2, 2), values))
     assert judged[0]["outcome"] == "inconclusive" and outcome == "inconclusive"
     # A set not run: incomplete, the differences that exist still listed.
     outcome, reason, judged = spec.judge_all(
-        ucr_ts2vec.verdict, _results(0, (0, 2, 2), values, skip=("acsf1",)))
+        ucr_ts2vec.verdict, _results(0, (0, 2, 2, 2), values, skip=("acsf1",)))
     assert outcome == "incomplete" and "ACSF1 (not run)" in reason and len(judged) == 1 + levels
 
 

@@ -10,7 +10,7 @@ import pytest
 from flax import nnx
 
 from contrastive_jax.data.augment_series import SeriesCrops
-from contrastive_jax.methods.ts2vec import corrupt_second_views, corrupted_examples
+from contrastive_jax.methods.ts2vec import corrupt_second_views, corrupted_examples, dbpm_report
 from contrastive_jax.train import build
 
 
@@ -43,6 +43,33 @@ def test_second_views_of_corrupted_rows_come_from_the_next_row():
     for key in ("x1", "mask1", "keep1"):  # the first views are untouched
         np.testing.assert_array_equal(np.asarray(getattr(out, key)), arrays[key])
     assert int(out.shift) == 2 and int(out.overlap) == 4
+
+
+def test_dbpm_report_flags_a_few_bad_series_but_not_many():
+    """DBPM's 3-sigma rule on a memory of clean losses near 1 and bad ones at 2: two bad
+    series of 50 are flagged (z = sqrt(48 / 2) ~ 4.9 for two equal outliers); twenty are not
+    (z = sqrt(30 / 20) ~ 1.22, the bound sqrt((1 - p) / p) at p = 0.4)."""
+    rng = np.random.default_rng(0)
+    clean = 1.0 + 0.01 * rng.standard_normal(50)
+    for bad_count, flagged in ((2, 1.0), (20, 0.0)):
+        corrupted = np.zeros(50, bool)
+        corrupted[:bad_count] = True
+        memory = np.where(corrupted, 2.0, clean)
+        counts = np.full(50, 7)
+        counts[-1] = 0  # an unseen series enters neither the statistics nor the fractions
+        report = dbpm_report(memory, counts, corrupted, cut_np=2.0, cut_fp=3.0)
+        seen = memory[:-1]
+        assert report["dbpm_memory_mu"] == pytest.approx(seen.mean())
+        assert report["dbpm_memory_sigma"] == pytest.approx(seen.std())
+        assert report["corrupted_flagged_fraction"] == flagged
+        assert report["clean_flagged_fraction"] == 0.0
+        p = bad_count / 49
+        assert report["corrupted_mean_z"] == pytest.approx(np.sqrt((1 - p) / p), rel=0.02)
+    # A clean series far below the others is flagged noisy; no corrupted mask: no study keys.
+    memory = np.r_[0.0, clean[1:]]
+    report = dbpm_report(memory, np.ones(50), None, cut_np=2.0, cut_fp=3.0)
+    assert report["dbpm_noisy_fraction"] == pytest.approx(1 / 50)
+    assert report["dbpm_faulty_fraction"] == 0.0 and "corrupted_flagged_fraction" not in report
 
 
 def _method(fraction):

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from configs import common
+from contrastive_jax.data import build_source
 from contrastive_jax.train.build import validate_config
 
 CONFIG_FILES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "configs", "*.py")))
@@ -52,3 +53,14 @@ def test_validate_rejects_bad_values():
     bad.typo_key = 1
     with pytest.raises(ValueError, match="unknown top-level key"):
         validate_config(bad)
+
+
+@pytest.mark.parametrize("dataset", ["tabular:diabetes", "tabular:autompg"])
+@pytest.mark.parametrize("fraction", [1.0, 0.2])
+def test_supremix_config_batch_fits_its_training_split(dataset, fraction):
+    """configs/supremix.py trains every tabular cell of experiments/supremix_regression: main
+    refuses a training split smaller than one batch (auto-mpg at 20% has 63 rows)."""
+    supremix = importlib.import_module("configs.supremix")
+    config = supremix.get_config(f"dataset={dataset},train_fraction={fraction}")
+    train = build_source(dataset, "train", seed=0, train_fraction=fraction)
+    assert config.batch_size <= len(train), (config.batch_size, len(train))

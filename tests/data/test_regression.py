@@ -83,15 +83,3 @@ def test_bad_names_say_what_is_valid():
         build_source("rotated:cifar", "train")
     with pytest.raises(ValueError, match="angle_range"):
         build_source("rotated:mnist5k", "train", angle_range=(10.0, 0.0))
-
-
-@pytest.mark.parametrize("dataset", ["tabular:diabetes", "tabular:autompg"])
-@pytest.mark.parametrize("fraction", [1.0, 0.2])
-def test_supremix_config_batch_fits_its_training_split(dataset, fraction):
-    """configs/supremix.py trains every tabular cell of experiments/supremix_regression: main
-    refuses a training split smaller than one batch (auto-mpg at 20% has 63 rows)."""
-    from configs import supremix
-
-    config = supremix.get_config(f"dataset={dataset},train_fraction={fraction}")
-    train = build_source(dataset, "train", seed=0, train_fraction=fraction)
-    assert config.batch_size <= len(train), (config.batch_size, len(train))

@@ -86,24 +86,25 @@ def corrupted_examples(num_examples: int, fraction: float, seed: int = 0) -> np.
     return corrupt
 
 
-def dbpm_report(memory_mean: np.ndarray, counts: np.ndarray, corrupted: np.ndarray | None,
+def dbpm_report(sums: np.ndarray, counts: np.ndarray, corrupted: np.ndarray | None,
                 *, cut_np: float, cut_fp: float) -> dict:
-    """Which series DBPM's rule flags on a memory (NumPy, float64): over the seen series
-    (``counts > 0``), ``mu, sigma`` of the mean losses ``m`` (population std), the fractions
-    flagged faulty (``m >= mu + cut_fp sigma``) and noisy (``m <= mu - cut_np sigma``); with
-    the study's ``corrupted`` mask, the fraction of the corrupted series flagged faulty, of the
-    clean ones flagged at all, and the corrupted series' mean z-score ``(m - mu) / sigma``
-    (a group of a fraction p of equal bad losses sits at most ``sqrt((1 - p) / p)`` above)."""
+    """Which series DBPM's own rule (``losses.memory_statistics``, ``losses.bad_pairs``) flags
+    on a memory: ``mu, sigma`` of the seen series' (``counts > 0``) mean losses ``m``, the
+    fractions of them flagged faulty and noisy; with the study's ``corrupted`` mask, the
+    fraction of the corrupted series flagged faulty, of the clean ones flagged at all, and the
+    corrupted series' mean z-score ``(m - mu) / sigma`` (a group of a fraction p of equal bad
+    losses sits at most ``sqrt((1 - p) / p)`` above the mean)."""
+    means, mu, sigma = losses.memory_statistics(jnp.asarray(sums), jnp.asarray(counts))
+    noisy, faulty = losses.bad_pairs(means, mu, sigma, cut_np=cut_np, cut_fp=cut_fp)
     seen = np.asarray(counts) > 0
-    m = np.asarray(memory_mean, np.float64)[seen]
-    mu, sigma = m.mean(), m.std()
-    z = (m - mu) / sigma if sigma > 0 else np.zeros_like(m)
-    faulty, noisy = z >= cut_fp, z <= -cut_np
-    report = {"dbpm_memory_mu": float(mu), "dbpm_memory_sigma": float(sigma),
+    means, noisy, faulty = (np.asarray(a)[seen] for a in (means, noisy, faulty))
+    mu, sigma = float(mu), float(sigma)
+    report = {"dbpm_memory_mu": mu, "dbpm_memory_sigma": sigma,
               "dbpm_faulty_fraction": float(faulty.mean()),
               "dbpm_noisy_fraction": float(noisy.mean())}
     if corrupted is not None:
         bad = np.asarray(corrupted, bool)[seen]
+        z = (means - mu) / max(sigma, 1e-12)
         report.update(
             corrupted_flagged_fraction=float(faulty[bad].mean()) if bad.any() else float("nan"),
             clean_flagged_fraction=float((faulty | noisy)[~bad].mean()),
@@ -247,21 +248,21 @@ class TS2Vec(Method):
         return loss, ({"loss": loss, **metrics}, state)
 
     def per_example_arrays(self, method_state) -> dict[str, np.ndarray]:
-        """With ``dbpm``: the memory's per-series mean loss ``m`` (``memory_mean``), its
-        ``counts``, and the ``corrupted`` mask of the robustness study (``per_example.npz``);
-        without: nothing."""
+        """With ``dbpm``: the memory (``sums``, ``counts``), its per-series mean loss
+        ``memory_mean``, and the ``corrupted`` mask of the robustness study
+        (``per_example.npz``); without: nothing."""
         if not self.options.dbpm:
             return {}
-        counts = np.asarray(method_state["counts"])
-        arrays = {"memory_mean": np.asarray(method_state["sums"]) / np.maximum(counts, 1),
-                  "counts": counts}
+        sums, counts = np.asarray(method_state["sums"]), np.asarray(method_state["counts"])
+        arrays = {"sums": sums, "counts": counts,
+                  "memory_mean": sums / np.maximum(counts, 1)}
         if self.corrupt is not None:
             arrays["corrupted"] = np.asarray(self.corrupt)
         return arrays
 
     def per_example_report(self, arrays: dict[str, np.ndarray], labels: np.ndarray) -> dict:
         """``dbpm_report`` of the final memory under the run's thresholds."""
-        return dbpm_report(arrays["memory_mean"], arrays["counts"], arrays.get("corrupted"),
+        return dbpm_report(arrays["sums"], arrays["counts"], arrays.get("corrupted"),
                            cut_np=self.options.dbpm_cut_np, cut_fp=self.options.dbpm_cut_fp)
 
     def embed(self, model, inputs):

@@ -57,14 +57,15 @@ def test_dbpm_report_flags_a_few_bad_series_but_not_many():
         memory = np.where(corrupted, 2.0, clean)
         counts = np.full(50, 7)
         counts[-1] = 0  # an unseen series enters neither the statistics nor the fractions
-        report = dbpm_report(memory, counts, corrupted, cut_np=2.0, cut_fp=3.0)
+        report = dbpm_report(memory * counts, counts, corrupted, cut_np=2.0, cut_fp=3.0)
         seen = memory[:-1]
-        assert report["dbpm_memory_mu"] == pytest.approx(seen.mean())
-        assert report["dbpm_memory_sigma"] == pytest.approx(seen.std())
+        assert report["dbpm_memory_mu"] == pytest.approx(seen.mean(), rel=1e-5)
+        assert report["dbpm_memory_sigma"] == pytest.approx(seen.std(), rel=1e-4)
         assert report["corrupted_flagged_fraction"] == flagged
         assert report["clean_flagged_fraction"] == 0.0
         p = bad_count / 49
         assert report["corrupted_mean_z"] == pytest.approx(np.sqrt((1 - p) / p), rel=0.02)
+        assert report["dbpm_faulty_fraction"] == pytest.approx(bad_count * flagged / 49)
     # A clean series far below the others is flagged noisy; no corrupted mask: no study keys.
     memory = np.r_[0.0, clean[1:]]
     report = dbpm_report(memory, np.ones(50), None, cut_np=2.0, cut_fp=3.0)

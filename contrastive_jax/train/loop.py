@@ -12,6 +12,7 @@ import json
 import logging
 import shutil
 import signal
+import sys
 import tempfile
 import time
 
@@ -114,6 +115,27 @@ class StopSignals:
             signal.signal(signum, handler)
 
 
+def summary_writer_class():
+    """tensorboardX's ``SummaryWriter``, imported without importing PyTorch.
+
+    tensorboardX's ``writer`` module imports torch whenever it is installed, only to accept
+    torch tensors (type hints; this library passes Python floats). Where torch is installed but
+    not yet imported, that import is most of a cached run's start (about 1.2 s idle, 2.4 s
+    under load; benchmarks/README.md, compile cache). So while tensorboardX loads, ``import
+    torch`` is made to fail (tensorboardX catches it), and afterwards torch imports as usual.
+    """
+    if "torch" in sys.modules or "tensorboardX" in sys.modules:
+        from tensorboardX import SummaryWriter
+        return SummaryWriter
+    sys.modules["torch"] = None  # `import torch` raises ImportError while this is set
+    try:
+        from tensorboardX import SummaryWriter
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return SummaryWriter
+
+
 class MetricsWriter:
     """``metrics.jsonl`` (one JSON object per logged step) and TensorBoard events.
 
@@ -136,7 +158,7 @@ class MetricsWriter:
             lines = filter(str.strip, self.path.read_text().splitlines())
             self.rows = [row for row in map(json.loads, lines) if row.get("step", 0) <= resume_step]
             self._rewrite()
-        from tensorboardX import SummaryWriter
+        SummaryWriter = summary_writer_class()
         self._tb_dir = epath.Path(workdir) / "tensorboard"
         self._tb_local = tempfile.mkdtemp(prefix="tensorboard_") if self.remote else str(self._tb_dir)
         self._tb = SummaryWriter(self._tb_local)

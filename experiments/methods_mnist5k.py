@@ -68,12 +68,15 @@ EXPERIMENT = Experiment(
     claim="Every method's learned encoder gives a better held-out linear probe than the same "
           "encoder at random initialisation.",
     setting="Each config in configs/ at its default scale=small (the small convnet on mnist5k; "
-            "CLIP and SigLIP on captions:mnist5k, whose zero-shot accuracy uses every caption "
-            "template), no overrides. The random-init probe is the same encoder before "
-            "training, evaluated in the same run. Probes read the encoder's features, whose "
-            "size is the feature dim column: SwAV's multi-crop config mean-pools the convnet "
-            "to 64 dims so crops of different sizes share one feature size, the others "
-            "flatten its 7x7x64 map to 3136.",
+            "CLIP, SigLIP, CleanCLIP, ProtoCLIP and soft-target CLIP on captions:mnist5k, "
+            "whose zero-shot accuracy uses every caption template; NegCLIP on "
+            "composites:mnist5k, two different digits per image, so its probe is a 90-class "
+            "one and not comparable with the others'), no overrides. The random-init probe is "
+            "the same encoder before training, evaluated in the same run. Probes read the "
+            "encoder's features, whose size is the feature dim column: SwAV's and DINO's "
+            "multi-crop configs mean-pool the convnet to 64 dims so crops of different sizes "
+            "share one feature size, MCL concatenates its three stages' 3136-dim flattens, "
+            "the others flatten the 7x7x64 map to 3136.",
     cells=tuple(Cell(name, f"configs/{name}.py", overrides={"tiny": TINY_RUN, "small": {}})
                 for name in config_names()),
     columns=(Column("linear probe", LEARNED), Column("random-init probe", RANDOM),

@@ -120,8 +120,8 @@ def summary_writer_class():
 
     tensorboardX's ``writer`` module imports torch whenever it is installed, only to accept
     torch tensors (type hints; this library passes Python floats). Where torch is installed but
-    not yet imported, that import is most of a cached run's start (about 1.2 s idle, 2.4 s
-    under load; benchmarks/README.md, compile cache). So while tensorboardX loads, ``import
+    not yet imported, that import costs every run's start 2.2-2.7 s on a 2-core CPU running one
+    other job (benchmarks/README.md, compile cache). So while tensorboardX loads, ``import
     torch`` is made to fail (tensorboardX catches it), and afterwards torch imports as usual.
     """
     if "torch" in sys.modules or "tensorboardX" in sys.modules:

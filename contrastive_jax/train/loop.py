@@ -130,9 +130,15 @@ def summary_writer_class():
     sys.modules["torch"] = None  # `import torch` raises ImportError while this is set
     try:
         from tensorboardX import SummaryWriter
+    except ImportError:  # a tensorboardX that needs torch: import it the ordinary way below
+        SummaryWriter = None
     finally:
         if sys.modules.get("torch", 0) is None:
             del sys.modules["torch"]
+    if SummaryWriter is None:
+        for name in [m for m in sys.modules if m.split(".")[0] == "tensorboardX"]:
+            del sys.modules[name]  # the partly imported package
+        from tensorboardX import SummaryWriter
     return SummaryWriter
 
 

@@ -35,3 +35,18 @@ def test_metrics_writer_does_not_import_torch(tmp_path):
     assert len(events) == 1
     assert b"loss" in (workdir / "tensorboard" / events[0]).read_bytes()
     assert (workdir / "metrics.jsonl").read_text().strip() == '{"step": 1, "loss": 0.25}'
+
+
+def test_a_tensorboardX_that_needs_torch_still_loads(tmp_path):
+    site = tmp_path / "site"
+    for package, source in (("torch", "MARK = 'fake torch'\n"),
+                            ("tensorboardX", "import torch\nSummaryWriter = torch.MARK\n")):
+        (site / package).mkdir(parents=True)
+        (site / package / "__init__.py").write_text(source)
+    child = ("from contrastive_jax.train.loop import summary_writer_class\n"
+             "print(summary_writer_class())\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), REPO])}
+    done = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "fake torch"

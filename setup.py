@@ -9,6 +9,9 @@ setup(
     packages=find_packages(include=["contrastive_jax", "contrastive_jax.*"]),
     install_requires=[
         "jax>=0.6",
+        # ml_dtypes 0.7.0 spends 0.65 s in its extension's import (0.6.0: under 0.01 s; measured
+        # in benchmarks/README.md, compile_cache), which every process pays through jax.
+        "ml_dtypes>=0.5,<0.7",
         "flax>=0.10",
         "optax>=0.2.4",
         "orbax-checkpoint>=0.11",

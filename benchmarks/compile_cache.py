@@ -8,12 +8,15 @@ per run: seconds from launching the process to the first row of ``metrics.jsonl`
 logged training step; ``log_every_steps=1``) and to the process's exit; plus, once, the same
 command with the cache off (``--config.compilation_cache_dir=``). Prints one JSON object with
 ``first_step_speedup`` = median(first run) / median(second run) of the time to the first step,
-and the machine's load average before and after (the CPU may be shared: compare within a run).
+the seconds a fresh process spends in ``import jax`` (median of 3; part of every start, cache or
+not) with the installed ml_dtypes version, and the machine's load average before and after (the
+CPU may be shared: compare within a run).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import statistics
@@ -55,6 +58,17 @@ def timed_run(config: str, cache_dir: str, extra: list[str], timeout: float) -> 
     return {"first_step_s": round(first_step, 2), "total_s": round(total, 2)}
 
 
+IMPORT_JAX = ("import time; start = time.perf_counter(); import jax; "
+              "print(time.perf_counter() - start)")
+
+
+def jax_import_seconds(repeats: int = 3) -> float:
+    """Median seconds of ``import jax`` in a fresh interpreter (ml_dtypes's extension included)."""
+    times = [float(subprocess.run([sys.executable, "-c", IMPORT_JAX], capture_output=True,
+                                  text=True, check=True).stdout) for _ in range(repeats)]
+    return round(statistics.median(times), 3)
+
+
 def cache_size(path: str) -> tuple[int, int]:
     files = [os.path.join(path, f) for f in os.listdir(path)] if os.path.isdir(path) else []
     return len(files), sum(os.path.getsize(f) for f in files)
@@ -85,6 +99,8 @@ def main() -> None:
         "median_first_step_s": {"empty_cache": first, "filled_cache": second,
                                 "cache_off": off["first_step_s"]},
         "first_step_speedup": round(first / second, 2),
+        "jax_import_s": jax_import_seconds(),
+        "ml_dtypes_version": importlib.metadata.version("ml_dtypes"),
         "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
     }, indent=1))
 

@@ -18,7 +18,7 @@ import jax
 import numpy as np
 
 from contrastive_jax.evaluate import node_classification
-from contrastive_jax.train import final_eval
+from contrastive_jax.train import final_eval, outputs
 from contrastive_jax.train.state import merge_model
 from contrastive_jax.train.summary_table import summary_warnings
 
@@ -110,5 +110,5 @@ class GraphEvaluation:
             "held_out_examples": int(len(self.splits[0][2])),
             "results": results, "warnings": summary_warnings(results, ()),
             "wall_time_s": round(time.time() - start_time, 1),
-            "environment": final_eval.environment(),
+            "environment": outputs.environment(),
         }

@@ -23,7 +23,8 @@ from etils import epath
 from tqdm import tqdm
 
 from contrastive_jax.data.pipeline import example_record, make_train_loader, restore_iterator
-from contrastive_jax.train import build, final_eval, mesh as mesh_lib, optim, workdir as workdir_lib
+from contrastive_jax.train import build, final_eval, mesh as mesh_lib, optim, outputs
+from contrastive_jax.train import workdir as workdir_lib
 from contrastive_jax.train.checkpoint import Checkpointer
 from contrastive_jax.train.grad_cache import check_grad_cache
 from contrastive_jax.train.graph_eval import check_graph_mesh, make_evaluation
@@ -335,7 +336,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict:
                               initial_state=initial_state,
                               skipped_steps=skipped, resumed_from_step=start_step)
     if is_main:
-        final_eval.write_outputs(workdir, summary, writer.rows, evaluator)
+        outputs.write_outputs(workdir, summary, writer.rows, evaluator)
     return summary
 
 

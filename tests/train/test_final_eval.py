@@ -21,7 +21,7 @@ from configs import clip, simclr
 from contrastive_jax import evaluate, main
 from contrastive_jax.data.sources import ArraySource
 from contrastive_jax.evaluate import plots
-from contrastive_jax.train import build, final_eval, mesh as mesh_lib
+from contrastive_jax.train import build, final_eval, mesh as mesh_lib, outputs
 from contrastive_jax.train.state import split_model
 
 
@@ -132,7 +132,7 @@ def test_summary_records_versions_commit_and_devices(clip_run):
     environment = json.loads((workdir / "summary.json").read_text())["environment"]
     assert environment["versions"] == {
         p: importlib.metadata.version(p) for p in ("jax", "jaxlib", "flax", "optax")}
-    git = lambda *a: subprocess.run(["git", *a], cwd=final_eval.REPO_ROOT, capture_output=True,
+    git = lambda *a: subprocess.run(["git", *a], cwd=outputs.REPO_ROOT, capture_output=True,
                                     text=True).stdout.strip()
     assert environment["git_commit"] == git("rev-parse", "HEAD")
     assert environment["git_dirty"] == bool(git("status", "--porcelain"))
@@ -149,7 +149,7 @@ def test_plots_show_the_random_init_baseline_step_and_layer(clip_run):
             and line.get_ydata()[0] == pytest.approx(random_knn)]
     assert flat and "random-init" in flat[0].get_label()
     low, high = knn_axes.get_ylim()
-    assert high - low >= final_eval.KNN_MIN_SPAN and 0.0 <= low and high <= 1.0
+    assert high - low >= outputs.KNN_MIN_SPAN and 0.0 <= low and high <= 1.0
     title = figures["embedding.png"].axes[0].get_title()
     assert f"step {summary['steps']}" in title and "encoder features" in title
 

@@ -48,10 +48,11 @@ EXPERIMENT = Experiment(
             f"embedding 64, learned logit scale from 1/0.07) on composites:mnist5k (two digits "
             f"per 28x28 image, order and attribute captions, seeded), batch 256, {SMALL_STEPS} "
             f"steps, AdamW lr 1e-3, weak crops (0.8-1, no flip); read with the held-out order "
-            f"accuracy (caption vs its word-swapped negative) and the zero-shot accuracy.",
+            f"accuracy (caption vs its word-swapped negative) and a linear probe of the 90 "
+            f"ordered digit pairs (the composites have no class-name prompts, so no zero-shot "
+            f"accuracy).",
     cells=CELLS,
-    columns=(Column("order accuracy", METRIC), Column("zero-shot", "learned.zero_shot"),
-             Column("linear probe", "learned.linear_probe")),
+    columns=(Column("order accuracy", METRIC), Column("linear probe", "learned.linear_probe")),
     metric=METRIC,
     verdict=verdict,
     paper_scale_missing="NegCLIP's COCO negatives are word swaps made with a parser, which the "

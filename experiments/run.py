@@ -151,13 +151,19 @@ def run_sweep(experiment: Experiment, *, scale: str, seeds: Sequence[int], runs_
     return saved
 
 
+DESCRIPTIVE_FIELDS = ("title", "paper", "table", "claim", "setting", "metric")
+
+
 def render_only(experiment: Experiment, results_dir: str) -> dict:
-    """Re-judge and re-render from the saved JSON (no run is started)."""
+    """Re-judge and re-render from the saved JSON (no run is started); the descriptive fields
+    (title, paper, table, claim, setting, metric) are refreshed from the definition, so the JSON
+    and the page say the same."""
     path = os.path.join(results_dir, f"{experiment.slug}.json")
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path} does not exist: run the sweep first.")
     with open(path) as f:
         saved = json.load(f)
+    saved.update({field: getattr(experiment, field) for field in DESCRIPTIVE_FIELDS})
     saved["verdict"] = report.verdict_of(experiment, saved)
     if experiment.method_rows:
         saved["rows"] = report.method_rows(experiment, saved)

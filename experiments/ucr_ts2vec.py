@@ -189,7 +189,7 @@ NOTES = (
     "issues/2753) lists TS2Vec at 0.789 on ArrowHead and 0.84 on ACSF1, so single published "
     "numbers on these small test splits move by several points between implementations.",
     "Where we are below the column, what was found (5 seeds each): GunPoint (-1.0 points, "
-    "1.5 of 150 test series): every seed is 97.3% or 98.0% (the published 98.7% is 2 errors), "
+    "1.4 of 150 test series): every seed is 97.3% or 98.0% (the published 98.7% is 2 errors), "
     "and the random-init encoder's SVM is as high (98.0% mean), so training barely changes "
     "this set's accuracy and the gap is one or two test series. OSULeaf (-2.2 points, 5.2 of "
     "242 test series): the seeds give 82.6, 79.8, 83.9, 79.8 and 84.7%, so the published "

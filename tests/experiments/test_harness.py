@@ -413,6 +413,8 @@ def test_published_page_re_renders_byte_identical_from_its_json(slug):
         saved = json.load(f)
     with open(base + ".md") as f:
         page = f.read()
+    for field in run.DESCRIPTIVE_FIELDS:  # the JSON describes the sweep as the page does
+        assert saved[field] == getattr(experiment, field), f"{field}: run --render_only"
     verdict = report.verdict_of(experiment, saved)
     assert json.dumps(verdict) == json.dumps(saved["verdict"]), "re-judging changed the verdict"
     assert report.render_markdown(experiment, {**saved, "verdict": verdict}) == page

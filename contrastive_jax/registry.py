@@ -221,11 +221,11 @@ METHODS = Registry(
         "grace": "contrastive_jax.methods.grace:GRACE",
         # text: query/document pairs (codesearch:stdlib, text:<pairs.jsonl>)
         "dual_encoder": "contrastive_jax.methods.dual_encoder:DualEncoder",
-        # text: batch["text"] int32 [B, L] -> sentence embeddings (methods.sentence)
+        # text: batch["text"] int32 [B, L] -> sentence embeddings (methods.sentence, sentence_queue)
         "simcse": "contrastive_jax.methods.sentence:SimCSE",
-        "esimcse": "contrastive_jax.methods.sentence:ESimCSE",
+        "esimcse": "contrastive_jax.methods.sentence_queue:ESimCSE",
         "debcse": "contrastive_jax.methods.sentence:DebCSE",
         "whitenedcse": "contrastive_jax.methods.sentence:WhitenedCSE",
-        "contriever": "contrastive_jax.methods.sentence:Contriever",
+        "contriever": "contrastive_jax.methods.sentence_queue:Contriever",
     },
 )

@@ -36,20 +36,21 @@ the query's own document, mined for another query, is masked); with ``star=True`
 STAR's sum of the in-batch (random-negative) loss and ``losses.star_hard_negative_loss`` over
 each query's own hard negatives.
 
-Unsupervised pretraining (``pretrain = "simcse" | "esimcse" | "contriever"``, ``pretrain_steps
-= P >= 1``): for the first P steps the loss is that method's unsupervised objective
-(``methods.sentence``: ``SimCSE`` / ``ESimCSE`` / ``Contriever``, called, not copied) on the
-batch's 2B texts alone: queries and documents become independent texts ``[2B, max(Lq, Ld)]``
-(the shorter side padded with 0), the pairs are ignored; from step P on the loss above. The
-phase is chosen by ``lax.cond`` on a step counter in the method state (``state["step"]``, so a
-resumed run continues in the right phase), and only the chosen branch runs. The sentence
-method sees ``model.pretrain_model``, a ``SentenceModel`` around the same ``encoder`` (shared
-parameters) with its training-only head (SimCSE / ESimCSE ``dense_tanh``; Contriever none);
-its state (momentum parameters, queue, pointer) is ``state["pretrain"]`` and is left unchanged
-after the pretraining phase. Options: ``pretrain_temperature`` (0.05), ``pretrain_queue_size``
-(0: the method's default, at least 2B) and ``pretrain_momentum`` (-1: the method's default);
-the other options are the sentence method's defaults. Metrics: ``pretraining`` (1 during the
-unsupervised phase); a phase's other metrics read 0 in the other phase.
+Unsupervised pretraining (``pretrain = "simcse" | "esimcse" | "contriever"``, ``pretrain_steps =
+P >= 1``): for the first P steps the loss is that method's unsupervised objective
+(``methods.sentence.SimCSE``, ``methods.sentence_queue.ESimCSE`` / ``Contriever``, called, not
+copied) on the batch's 2B texts alone: queries and documents become independent texts ``[2B,
+max(Lq, Ld)]`` (the shorter side padded with 0), the pairs are ignored; from step P on the loss
+above. The phase is chosen by ``lax.cond`` on a step counter in the method state
+(``state["step"]``, so a resumed run continues in the right phase), and only the chosen branch
+runs. The sentence method sees ``model.pretrain_model``, a ``SentenceModel`` around the same
+``encoder`` (shared parameters) with its training-only head (SimCSE / ESimCSE ``dense_tanh``;
+Contriever none); its state (momentum parameters, queue, pointer) is ``state["pretrain"]`` and
+is left unchanged after the pretraining phase. Options: ``pretrain_temperature`` (0.05),
+``pretrain_queue_size`` (0: the method's default, at least 2B) and ``pretrain_momentum`` (-1:
+the method's default); the other options are the sentence method's defaults. Metrics:
+``pretraining`` (1 during the unsupervised phase); a phase's other metrics read 0 in the other
+phase.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ from flax import nnx
 from contrastive_jax import losses
 from contrastive_jax.methods.base import Method, build_encoder
 from contrastive_jax.methods.options import MethodOptions, options_from_config
-from contrastive_jax.methods.sentence import Contriever, ESimCSE, SentenceModel, SimCSE
+from contrastive_jax.methods.sentence import SentenceModel, SimCSE
+from contrastive_jax.methods.sentence_queue import Contriever, ESimCSE
 
 LOSSES = ("infonce", "mw_auc")
 PRETRAIN = ("", "simcse", "esimcse", "contriever")

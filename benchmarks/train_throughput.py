@@ -14,7 +14,12 @@ if torch is absent): the same encoder, projector (Linear-BN-ReLU-Linear), NT-Xen
 0.2, mean over the 2B anchors) and AdamW (weight decay on kernels only), written as a plain
 PyTorch user would, NCHW, ``torch.set_num_threads(os.cpu_count())``; the parameter counts are
 asserted equal. Models: ``convnet`` (the default config's, 28x28x1, batch 256) and ``resnet18``
-(CIFAR stem, width 64, 32x32x3, batch 128), float32.
+(CIFAR stem, width 64, 32x32x3, batch 128); for an accelerator, ``resnet18_224`` and
+``resnet50_224`` (ImageNet stem, 224x224x3, batch 128). ``--dtype=float32`` (default) or
+``bfloat16``: JAX's ``config.dtype`` (bfloat16 activations, float32 parameters) against
+PyTorch's automatic mixed precision (``torch.autocast`` bfloat16). PyTorch runs on CUDA when it
+sees a GPU (with ``cudnn.benchmark``), JAX on its default backend; ``benchmarks/gpu_run.sh`` is
+the prepared accelerator run.
 
 Each side runs in its own worker process (so ``peak_rss_mib`` is that side's ``ru_maxrss``:
 imports, compilation, steps); the parent alternates rounds of ``--steps`` steps between the
@@ -43,11 +48,18 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODELS = {  # name -> (encoder, image shape, batch size)
-    "convnet": ("convnet", (28, 28, 1), 256),
-    "resnet18": ("resnet18", (32, 32, 3), 128),
+MODELS = {  # name -> (encoder, image shape, batch size, ResNet stem)
+    "convnet": ("convnet", (28, 28, 1), 256, None),
+    "resnet18": ("resnet18", (32, 32, 3), 128, "cifar"),
+    # For an accelerator (issue 17's GPU run): ImageNet stem at 224 px.
+    "resnet18_224": ("resnet18", (224, 224, 3), 128, "imagenet"),
+    "resnet50_224": ("resnet50", (224, 224, 3), 128, "imagenet"),
 }
-QUICK_MODELS = {"convnet": ("convnet", (28, 28, 1), 32), "resnet18": ("resnet18", (16, 16, 3), 8)}
+QUICK_MODELS = {"convnet": ("convnet", (28, 28, 1), 32, None),
+                "resnet18": ("resnet18", (16, 16, 3), 8, "cifar"),
+                "resnet18_224": ("resnet18", (32, 32, 3), 4, "imagenet"),
+                "resnet50_224": ("resnet50", (32, 32, 3), 4, "imagenet")}
+DTYPES = ("float32", "bfloat16")
 TEMPERATURE = 0.2
 
 
@@ -63,18 +75,20 @@ def _images(shape, batch, seed=0):
 
 # --- JAX side ------------------------------------------------------------------------------
 
-def jax_config(model: str, quick: bool, augment: str = "none"):
-    """``configs/simclr.py`` for ``model`` with the benchmark's batch size and ``augment``."""
+def jax_config(model: str, quick: bool, augment: str = "none", dtype: str = "float32"):
+    """``configs/simclr.py`` for ``model`` with the benchmark's batch size, ``augment`` and
+    compute ``dtype`` (``config.dtype``: bfloat16 activations, float32 parameters)."""
     sys.path.insert(0, ROOT)
     from configs import simclr
 
-    encoder, shape, batch = (QUICK_MODELS if quick else MODELS)[model]
-    config = simclr.get_config(f"encoder={encoder}")
+    encoder, shape, batch, stem = (QUICK_MODELS if quick else MODELS)[model]
+    config = simclr.get_config("encoder=resnet18" if stem else f"encoder={encoder}")
     if augment == "none":
         config.augment = {"name": "none"}
     config.batch_size = batch
-    if encoder == "resnet18":
-        config.encoder.width_multiplier = 0.125 if quick else 1.0
+    config.dtype = dtype
+    if stem:
+        config.encoder = dict(name=encoder, width_multiplier=0.125 if quick else 1.0, stem=stem)
     if quick:
         config.encoder.widths = (8, 16) if encoder == "convnet" else config.encoder.get("widths")
         config.method.proj_hidden_dim, config.method.proj_dim = 32, 16
@@ -114,16 +128,22 @@ def build_jax_step(config, shape):
 
 
 class JaxSide:
-    def __init__(self, model, quick, augment="none"):
+    def __init__(self, model, quick, augment="none", dtype="float32"):
         import jax
 
-        config, shape = jax_config(model, quick, augment)
+        config, shape = jax_config(model, quick, augment, dtype)
         self.step, self.state, self.batch, self.num_params = build_jax_step(config, shape)
         self.batch_size = config.batch_size
         start = time.perf_counter()
         self.run(1)
         self.compile_s = time.perf_counter() - start
         self._jax = jax
+
+    def peak_device_mib(self):
+        """Peak accelerator memory in use (None on the CPU, which keeps no such count)."""
+        stats = self._jax.devices()[0].memory_stats() or {}
+        peak = stats.get("peak_bytes_in_use")
+        return None if peak is None else round(peak / 2**20, 1)
 
     def run(self, steps):
         import jax
@@ -140,10 +160,12 @@ def torch_model(model: str, quick: bool, shape):
     import torch
     from torch import nn
 
+    encoder_name, _, _, stem = (QUICK_MODELS if quick else MODELS)[model]
+
     def bn(c):  # Flax BatchNorm(momentum=0.9, epsilon=1e-5) = torch momentum 0.1
         return nn.BatchNorm2d(c, eps=1e-5, momentum=0.1)
 
-    if model == "convnet":
+    if encoder_name == "convnet":
         widths = (8, 16) if quick else (16, 32, 64)
         layers, channels, size = [], shape[-1], shape[0]
         for index, width in enumerate(widths):
@@ -172,15 +194,40 @@ def torch_model(model: str, quick: bool, shape):
                 out = self.bn2(self.conv2(out))
                 return torch.relu(out + self.shortcut(x))
 
+        class Bottleneck(nn.Module):  # 1x1 reduce, 3x3 (strided: "v1.5"), 1x1 expand by 4
+            def __init__(self, cin, channels, stride):
+                super().__init__()
+                cout = 4 * channels
+                self.body = nn.Sequential(
+                    nn.Conv2d(cin, channels, 1, bias=False), bn(channels), nn.ReLU(inplace=True),
+                    nn.Conv2d(channels, channels, 3, stride, 1, bias=False), bn(channels),
+                    nn.ReLU(inplace=True), nn.Conv2d(channels, cout, 1, bias=False), bn(cout))
+                self.shortcut = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                               bn(cout))
+                                 if stride != 1 or cin != cout else nn.Identity())
+
+            def forward(self, x):
+                return torch.relu(self.body(x) + self.shortcut(x))
+
         width = 8 if quick else 64
-        layers = [nn.Conv2d(shape[-1], width, 3, 1, 1, bias=False), bn(width),
-                  nn.ReLU(inplace=True)]
+        if stem == "imagenet":  # 7x7/2 convolution, BatchNorm, ReLU, 3x3/2 max-pool
+            layers = [nn.Conv2d(shape[-1], width, 7, 2, 3, bias=False), bn(width),
+                      nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1)]
+        else:
+            layers = [nn.Conv2d(shape[-1], width, 3, 1, 1, bias=False), bn(width),
+                      nn.ReLU(inplace=True)]
+        bottleneck = encoder_name == "resnet50"
         cin = width
-        for stage in range(4):
-            cout = width * 2**stage
-            for index in range(2):
-                layers.append(Block(cin, cout, 2 if stage > 0 and index == 0 else 1))
-                cin = cout
+        for stage, blocks in enumerate((3, 4, 6, 3) if bottleneck else (2, 2, 2, 2)):
+            channels = width * 2**stage
+            for index in range(blocks):
+                stride = 2 if stage > 0 and index == 0 else 1
+                if bottleneck:
+                    layers.append(Bottleneck(cin, channels, stride))
+                    cin = 4 * channels
+                else:
+                    layers.append(Block(cin, channels, stride))
+                    cin = channels
         encoder = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         feature_dim = cin
     hidden, out = (32, 16) if quick else (512, 128)
@@ -197,27 +244,34 @@ def torch_nt_xent(z, temperature):
     z = F.normalize(z, dim=1)
     n = z.shape[0] // 2
     logits = z @ z.T / temperature
-    logits = logits.masked_fill(torch.eye(2 * n, dtype=torch.bool), float("-inf"))
-    targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)])
+    logits = logits.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device),
+                                float("-inf"))
+    targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
     return F.cross_entropy(logits, targets)
 
 
 class TorchSide:
-    def __init__(self, model, quick, threads):
+    """The PyTorch step on CUDA when torch sees a GPU, else on the CPU; ``dtype="bfloat16"``:
+    automatic mixed precision (``torch.autocast``, bfloat16, float32 parameters)."""
+
+    def __init__(self, model, quick, threads, dtype="float32"):
         import torch
 
         torch.set_num_threads(threads)
         torch.manual_seed(0)
-        _, shape, batch = (QUICK_MODELS if quick else MODELS)[model]
+        _, shape, batch, _ = (QUICK_MODELS if quick else MODELS)[model]
         self.batch_size = batch
-        self.net = torch_model(model, quick, shape)
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        torch.backends.cudnn.benchmark = True  # what a PyTorch user sets for fixed shapes
+        self.autocast = dtype == "bfloat16"
+        self.net = torch_model(model, quick, shape).to(self.device)
         self.num_params = sum(p.numel() for p in self.net.parameters())
         decay = [p for p in self.net.parameters() if p.ndim >= 2]
         no_decay = [p for p in self.net.parameters() if p.ndim < 2]
         self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": 1e-4},
                                       {"params": no_decay, "weight_decay": 0.0}], lr=2e-3)
         images = torch.from_numpy(_images(shape, batch)).permute(0, 3, 1, 2).contiguous()
-        self.images = images
+        self.images = images.to(self.device)
         self.net.train()
         start = time.perf_counter()
         self.run(1)
@@ -228,12 +282,20 @@ class TorchSide:
 
         for _ in range(steps):
             x = self.images.float() / 255.0 * 2.0 - 1.0
-            z = self.net(torch.cat([x, x]))  # two pre-made views, one forward (shared BN)
-            loss = torch_nt_xent(z, TEMPERATURE)
+            with torch.autocast(self.device, dtype=torch.bfloat16, enabled=self.autocast):
+                z = self.net(torch.cat([x, x]))  # two pre-made views, one forward (shared BN)
+            loss = torch_nt_xent(z.float(), TEMPERATURE)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
         self.loss = float(loss.detach())
+
+    def peak_device_mib(self):
+        import torch
+
+        if self.device != "cuda":
+            return None
+        return round(torch.cuda.max_memory_allocated() / 2**20, 1)
 
 
 # --- workers and the parent ----------------------------------------------------------------
@@ -241,11 +303,11 @@ class TorchSide:
 def worker(args) -> None:
     """Build one side, report ``ready``, then answer ``STEPS`` lines with timings."""
     if args.worker == "jax":
-        side = JaxSide(args.model, args.quick)
+        side = JaxSide(args.model, args.quick, dtype=args.dtype)
     elif args.worker == "bare":
         side = JaxSide("convnet", args.quick, augment="simclr")
     else:
-        side = TorchSide(args.model, args.quick, args.threads)
+        side = TorchSide(args.model, args.quick, args.threads, dtype=args.dtype)
     say({"ready": True, "num_params": side.num_params,
                       "compile_s": round(side.compile_s, 3), "batch_size": side.batch_size,
          "loss": side.loss})
@@ -256,7 +318,7 @@ def worker(args) -> None:
         start = time.perf_counter()
         side.run(steps)
         say({"seconds": time.perf_counter() - start, "loss": side.loss})
-    say({"peak_rss_mib": round(_peak_rss_mib(), 1)})
+    say({"peak_rss_mib": round(_peak_rss_mib(), 1), "peak_device_mib": side.peak_device_mib()})
 
 
 PREFIX = "@@worker "
@@ -270,7 +332,8 @@ def say(message: dict) -> None:
 class Worker:
     def __init__(self, kind, args, model, xla_flags=None):
         command = [sys.executable, "-m", "benchmarks.train_throughput", f"--worker={kind}",
-                   f"--model={model}", f"--threads={args.threads}"] + ["--quick"] * args.quick
+                   f"--model={model}", f"--threads={args.threads}", f"--dtype={args.dtype}"
+                   ] + ["--quick"] * args.quick
         env = dict(os.environ, PYTHONPATH=ROOT)
         if xla_flags is not None:
             env["XLA_FLAGS"] = xla_flags
@@ -297,7 +360,7 @@ class Worker:
         self.process.stdin.flush()
         result = self._read()
         self.process.wait()
-        return result["peak_rss_mib"]
+        return result
 
 
 def compare(model, args, have_torch) -> dict:
@@ -321,8 +384,11 @@ def compare(model, args, have_torch) -> dict:
               "median_images_per_s": {k: round(statistics.median(v), 1)
                                       for k, v in per_round.items()},
               "compile_s": {k: w.info["compile_s"] for k, w in workers.items()},
-              "peak_rss_mib": {k: w.close() for k, w in workers.items()},
               "loadavg_1min": load}
+    peaks = {k: w.close() for k, w in workers.items()}
+    result["peak_rss_mib"] = {k: p["peak_rss_mib"] for k, p in peaks.items()}
+    if any(p["peak_device_mib"] is not None for p in peaks.values()):
+        result["peak_device_mib"] = {k: p["peak_device_mib"] for k, p in peaks.items()}
     if have_torch:
         ratios = [j / t for j, t in zip(per_round["jax"], per_round["torch"])]
         result["ratio_per_round"] = [round(r, 3) for r in ratios]
@@ -402,6 +468,9 @@ def main() -> None:
                              "e.g. onednn=--xla_cpu_experimental_onednn_fusion_type=...")
     parser.add_argument("--worker", choices=("jax", "torch", "bare"))
     parser.add_argument("--model", default="convnet")
+    parser.add_argument("--dtype", choices=DTYPES, default="float32",
+                        help="compute dtype of both sides: bfloat16 = JAX config.dtype "
+                             "bfloat16 against PyTorch autocast (AMP) bfloat16")
     args = parser.parse_args()
     if args.worker:
         return worker(args)
@@ -421,7 +490,10 @@ def main() -> None:
 
     out = {"jax": jax.__version__, "torch": torch_version, "threads": args.threads,
            "cpu_count": os.cpu_count(), "xla_flags": os.environ.get("XLA_FLAGS", ""),
-           "quick": args.quick, "rounds": args.rounds, "models": {}}
+           "quick": args.quick, "rounds": args.rounds, "dtype": args.dtype,
+           "jax_devices": [str(d) for d in jax.devices()],
+           "torch_device": ("cuda" if have_torch and torch.cuda.is_available() else "cpu")
+           if have_torch else None, "models": {}}
     for model in filter(None, args.models.split(",")):
         steps = args.steps or (2 if args.quick else (10 if model == "convnet" else 2))
         args_for = argparse.Namespace(**{**vars(args), "steps": steps})

@@ -59,3 +59,30 @@ def test_quick_benchmark_against_torch_if_installed_with_resnet_and_the_main_loo
     loop = report["loop"]
     assert loop["main_steps_per_s"][0] > 0 and loop["bare_steps_per_s"][0] > 0
     assert report["loop_over_bare_ratio"] == loop["loop_over_bare_ratio"] > 0
+
+
+# torchvision's ResNet-18 / ResNet-50 (ImageNet stem, "v1.5") without the 1000-way classifier:
+# 11,689,512 - (512 * 1000 + 1000) and 25,557,032 - (2048 * 1000 + 1000) parameters.
+TORCHVISION_ENCODER_PARAMS = {"resnet18": 11_176_512, "resnet50": 23_508_032}
+
+
+@pytest.mark.parametrize("name", sorted(TORCHVISION_ENCODER_PARAMS))
+def test_imagenet_stem_resnets_have_torchvisions_parameter_count(name):
+    """The 224-px models of the GPU run: the library's encoder and the benchmark's PyTorch one
+    both match the published count, so the two sides train the same network."""
+    import jax
+    from flax import nnx
+
+    from contrastive_jax.models import resnet
+
+    build = getattr(resnet, name)
+    model = nnx.eval_shape(lambda: build(in_shape=(224, 224, 3), stem="imagenet",
+                                         rngs=nnx.Rngs(0)))
+    count = sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
+    assert count == TORCHVISION_ENCODER_PARAMS[name]
+    if _have_torch():
+        from benchmarks import train_throughput
+
+        net = train_throughput.torch_model(f"{name}_224", False, (224, 224, 3))
+        encoder = net[0]
+        assert sum(p.numel() for p in encoder.parameters()) == TORCHVISION_ENCODER_PARAMS[name]
